@@ -1,0 +1,3 @@
+from kithkin.daemon.cli import main
+
+main()

@@ -1,0 +1,58 @@
+"""What every command shares: the config path, the clock, and a lazily opened store."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import click
+
+from kithkin.daemon.config import Config, load_config
+from kithkin.daemon.store import Store
+
+
+def utc_now() -> datetime:
+    return datetime.now(UTC)
+
+
+@dataclass
+class App:
+    """What every command shares: the config path, and the config and store opened lazily."""
+
+    config_path: Path | None
+    clock: Callable[[], datetime] = utc_now
+    _config: Config | None = None
+    _store: Store | None = None
+    closers: list[Callable[[], None]] = field(default_factory=list)
+
+    @property
+    def config(self) -> Config:
+        if self._config is None:
+            self._config = load_config(self.config_path)
+        return self._config
+
+    @property
+    def store(self) -> Store:
+        if self._store is None:
+            self._store = Store.open(self.config.store_path)
+            self.closers.append(self._store.close)
+        return self._store
+
+    def reload_config(self) -> Config:
+        self._config = load_config(self.config_path)
+        return self._config
+
+    def close(self) -> None:
+        while self.closers:
+            self.closers.pop()()
+
+
+pass_app = click.make_pass_decorator(App)
+
+
+def print_json(value: Any) -> None:
+    click.echo(json.dumps(value, indent=2, ensure_ascii=False))

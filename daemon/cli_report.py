@@ -1,0 +1,122 @@
+"""`kithkin report` and `kithkin summary`."""
+
+from __future__ import annotations
+
+from datetime import date
+from email import policy
+from pathlib import Path
+
+import click
+
+from kithkin.daemon import weekly
+from kithkin.daemon.analysis import Report, ago, analyse, every
+from kithkin.daemon.app import App, pass_app, print_json
+from kithkin.daemon.dates import parse_date
+from kithkin.daemon.errors import UsageError
+from kithkin.daemon.summary import build_message, new_token
+
+AS_OF_HELP = "Compute everything as of this day (YYYY-MM-DD) instead of today."
+
+
+def as_of_day(app: App, text: str | None) -> date:
+    if text:
+        return parse_date(text)
+    zone = app.config.summary.zone()
+    return app.clock().astimezone(zone).date()
+
+
+@click.command()
+@click.option("--as-of", "as_of", metavar="DATE", help=AS_OF_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
+@pass_app
+def report(app: App, as_of: str | None, as_json: bool) -> None:
+    """Who is fading, who is waiting for your reply, who is not answering, and birthdays.
+
+    \b
+    Fading: days since you were last in touch, divided by your usual cadence with them,
+    is at least 1 ([analysis] fading_ratio). The cadence is the one you set with
+    `contacts add/edit --every`, or one learned from your history together.
+    """
+    result = analyse(app.store, as_of_day(app, as_of), app.config.analysis)
+    if as_json:
+        print_json(result.as_json())
+    else:
+        print_report(result)
+
+
+def print_report(result: Report) -> None:
+    click.echo(f"As of {result.as_of.isoformat()}")
+    if result.is_empty:
+        click.echo("All good: nobody is fading, nobody is waiting for you.")
+    if result.fading:
+        click.echo("\nFading (time to write):")
+        for item in result.fading:
+            click.echo(
+                f"  {item.contact.name}: last in touch {ago(item.days_since)}, usually "
+                f"{every(item.cadence.days)} ({item.overdue_ratio:.1f}x overdue)"
+            )
+            click.echo(f"      {item.cadence.why()}")
+    if result.awaiting_reply:
+        click.echo("\nWaiting for your reply:")
+        for item in result.awaiting_reply:
+            subject = f': "{item.subject}"' if item.subject else ""
+            click.echo(f"  {item.contact.name}: {item.days_waiting} days{subject}")
+    if result.one_sided:
+        click.echo("\nNot answering:")
+        for item in result.one_sided:
+            click.echo(
+                f"  {item.contact.name}: your last {item.unanswered} messages since "
+                f"{item.first_unanswered[:10]} got no reply"
+            )
+    if result.birthdays:
+        click.echo("\nBirthdays:")
+        for item in result.birthdays:
+            turning = f", turns {item.turning}" if item.turning else ""
+            click.echo(f"  {item.contact.name}: {item.on:%a %d %b}{turning}")
+    if result.never_in_touch:
+        names = ", ".join(contact.name for contact in result.never_in_touch)
+        click.echo(f"\nNothing logged yet with: {names}")
+
+
+@click.command()
+@click.option(
+    "--preview",
+    "preview_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    metavar="DIR",
+    help="Write summary.txt, summary.html and summary.eml into DIR.",
+)
+@click.option("--send", is_flag=True, help="Deliver it now ([summary] delivery).")
+@click.option("--as-of", "as_of", metavar="DATE", help=AS_OF_HELP)
+@pass_app
+def summary(app: App, preview_dir: Path | None, send: bool, as_of: str | None) -> None:
+    """Render the weekly summary: preview it in a folder, or send it to yourself.
+
+    It goes only to you ([summary] to, one of your [me] addresses), by SMTP or, with
+    `delivery = "imap"`, straight into your INBOX. No images, no tracking, no links except
+    mailto:. Templates can be overridden in $XDG_CONFIG_HOME/kithkin/templates/.
+    """
+    if bool(preview_dir) == send:
+        raise UsageError("choose one: --preview DIR or --send")
+    day = as_of_day(app, as_of)
+    if send:
+        outcome = weekly.send_summary(app.store, app.config, as_of=day, now=app.clock())
+        if outcome.status == "empty":
+            click.echo("Nothing to report and send_when_empty = false: nothing sent.")
+        else:
+            click.echo(f'Sent "{outcome.subject}" to {app.config.summary_recipient()}.')
+        return
+    rendered = weekly.prepare(app.store, app.config, day, new_token())
+    message = build_message(rendered, owner=app.config.summary_recipient(), now=app.clock())
+    assert preview_dir is not None
+    preview_dir.mkdir(parents=True, exist_ok=True)
+    (preview_dir / "summary.txt").write_text(rendered.text, encoding="utf-8")
+    (preview_dir / "summary.html").write_text(rendered.html, encoding="utf-8")
+    (preview_dir / "summary.eml").write_bytes(message.as_bytes(policy=policy.SMTP))
+    click.echo(rendered.text)
+    click.echo(f"HTML preview: {(preview_dir / 'summary.html').resolve()}")
+
+
+def register(group: click.Group) -> None:
+    group.add_command(report)
+    group.add_command(summary)

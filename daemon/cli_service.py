@@ -1,0 +1,99 @@
+"""`kithkin run` (the service) and `kithkin status`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from kithkin.daemon.app import App, pass_app, print_json
+from kithkin.daemon.dates import utc_iso
+from kithkin.daemon.service import Service
+from kithkin.daemon.timing import local_zone, next_scheduled
+
+
+@click.command()
+@pass_app
+def run(app: App) -> None:
+    """Run as a service: sync every [daemon] poll_interval, send the summary on schedule.
+
+    Meant for systemd (Type=notify; see systemd/ and README). SIGTERM stops after the current
+    batch, SIGHUP reloads the config. Logs go to stderr.
+    """
+    raise SystemExit(Service(app).run())
+
+
+def status_data(app: App) -> dict[str, Any]:
+    store = app.store
+    config = app.config
+    summary = config.summary
+    zone = summary.zone() or local_zone()
+    last = store.last_summary()
+    return {
+        "folders": [
+            {
+                "name": folder.name,
+                "last_sync_at": folder.last_sync_at,
+                "messages_seen": folder.messages_seen,
+                "interactions_logged": folder.interactions_logged,
+                "last_error": folder.last_error,
+            }
+            for folder in store.folders()
+        ],
+        "service": {
+            "state": store.get_meta("service.state"),
+            "last_poll_at": store.get_meta("service.last_poll_at"),
+            "last_result": store.get_meta("service.last_result"),
+            "last_error": store.get_meta("service.last_error"),
+            "next_poll_at": store.get_meta("service.next_poll_at"),
+        },
+        "next_summary_at": utc_iso(
+            next_scheduled(app.clock(), summary.weekday, summary.time, zone)
+        ),
+        "last_summary": {"week": last["week"], "sent_at": last["sent_at"]} if last else None,
+        "contacts": len(store.contacts()),
+        "pending_backfill": len(store.pending_backfill()),
+    }
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
+@pass_app
+def status(app: App, as_json: bool) -> None:
+    """Per folder: last sync, messages seen, interactions logged, last error; then the
+    service's state, next poll and next summary."""
+    data = status_data(app)
+    if as_json:
+        print_json(data)
+        return
+    if not data["folders"]:
+        click.echo("Never synced. Run `kithkin sync` or start the service.")
+    for folder in data["folders"]:
+        line = (
+            f"{folder['name']:<20} last sync {folder['last_sync_at'] or 'never'}, "
+            f"{folder['messages_seen']} messages seen, "
+            f"{folder['interactions_logged']} interactions logged"
+        )
+        click.echo(line)
+        if folder["last_error"]:
+            click.echo(f"{'':<20} last error: {folder['last_error']}")
+    service = data["service"]
+    if service["state"]:
+        click.echo(
+            f"Service: {service['state']}, last poll {service['last_poll_at']}"
+            f", next poll {service['next_poll_at']}"
+        )
+        if service["last_error"]:
+            click.echo(f"  last error: {service['last_error']}")
+    last = data["last_summary"]
+    click.echo(
+        f"Next summary: {data['next_summary_at']}"
+        + (f" (last sent {last['sent_at']}, {last['week']})" if last else "")
+    )
+    if data["pending_backfill"]:
+        click.echo(f"{data['pending_backfill']} new address(es) to look up at the next sync")
+
+
+def register(group: click.Group) -> None:
+    group.add_command(run)
+    group.add_command(status)

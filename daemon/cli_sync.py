@@ -1,0 +1,158 @@
+"""`kithkin sync` and `kithkin interactions`."""
+
+from __future__ import annotations
+
+import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
+
+import click
+
+from kithkin.daemon import contacts as book
+from kithkin.daemon.app import App, pass_app, print_json
+from kithkin.daemon.credentials import get_secret
+from kithkin.daemon.imap import Mailbox
+from kithkin.daemon.sync import Sync, SyncReport
+
+
+class TerminalProgress:
+    """A progress bar per folder, with counts, for a person watching a terminal."""
+
+    def __init__(self) -> None:
+        self.bar = None
+        self.logged = 0
+
+    def folder(self, name: str, total: int) -> None:
+        self.close()
+        self.logged = 0
+        self.bar = click.progressbar(
+            length=max(total, 1),
+            label=f"{name:<16}",
+            file=sys.stderr,
+            show_pos=True,
+            item_show_func=lambda _: f"{self.logged} logged",
+        )
+        self.bar.__enter__()
+
+    def advance(self, messages: int, logged: int) -> None:
+        self.logged += logged
+        if self.bar is not None:
+            self.bar.update(messages, current_item=self.logged)
+
+    def close(self) -> None:
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
+class LineProgress:
+    """Plain lines, about one per tenth of a folder, for logs and pipes."""
+
+    def __init__(self) -> None:
+        self.name, self.total, self.done, self.logged, self.next_report = "", 0, 0, 0, 0
+
+    def folder(self, name: str, total: int) -> None:
+        self.name, self.total, self.done, self.logged = name, total, 0, 0
+        self.next_report = max(total // 10, 1)
+        if total:
+            click.echo(f"{name}: {total} message(s) to read", err=True)
+
+    def advance(self, messages: int, logged: int) -> None:
+        self.done += messages
+        self.logged += logged
+        if self.done >= self.next_report or self.done >= self.total:
+            click.echo(
+                f"{self.name}: {self.done}/{self.total} read, {self.logged} logged", err=True
+            )
+            self.next_report = self.done + max(self.total // 10, 1)
+
+    def close(self) -> None:
+        pass
+
+
+@contextmanager
+def open_mailbox(app: App) -> Iterator[Mailbox]:
+    imap = app.config.require_imap()
+    mailbox = Mailbox.connect(imap, get_secret(imap))
+    try:
+        yield mailbox
+    finally:
+        mailbox.logout()
+
+
+def run_sync(app: App, *, backfill_all: bool = False, progress=None) -> SyncReport:
+    store = app.store
+    with open_mailbox(app) as mailbox:
+        engine = Sync(mailbox, store, app.config.me, clock=app.clock, progress=progress)
+        return engine.run(backfill_all=backfill_all)
+
+
+@click.command()
+@click.option(
+    "--backfill",
+    is_flag=True,
+    help="Also look for past mail of every contact, not only newly added ones.",
+)
+@click.option("--quiet", "-q", is_flag=True, help="Print only the final line.")
+@pass_app
+def sync(app: App, backfill: bool, quiet: bool) -> None:
+    """Read new mail headers (read-only) and log mail exchanged with your contacts.
+
+    Only headers are read, with EXAMINE and BODY.PEEK: nothing on the server changes, no
+    message is marked as read. Mail that involves none of your contacts is skipped and
+    nothing of it is stored. Safe to interrupt: the next run resumes where this one stopped.
+
+    Past mail of contacts added since the last sync is found automatically; --backfill looks
+    again for everyone (after changing [me] addresses, say).
+    """
+    if quiet:
+        progress = None
+    elif sys.stderr.isatty():
+        progress = TerminalProgress()
+    else:
+        progress = LineProgress()
+    try:
+        report = run_sync(app, backfill_all=backfill, progress=progress)
+    finally:
+        if progress is not None:
+            progress.close()
+    click.echo(f"Synced: {report.summary()}")
+
+
+@click.command()
+@click.argument("name", required=False)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@click.option("--limit", type=int, default=0, help="Show only the newest N.")
+@pass_app
+def interactions(app: App, name: str | None, as_json: bool, limit: int) -> None:
+    """List logged interactions, newest first; all of them or one person's.
+
+    NAME is a name, an unambiguous prefix, or an address.
+    """
+    contact_id = book.resolve_contact(app.store, name).id if name else None
+    rows = app.store.interactions(contact_id)
+    if limit > 0:
+        rows = rows[:limit]
+    if as_json:
+        print_json(
+            [
+                {
+                    key: row[key]
+                    for key in ("contact", "date", "direction", "message_id", "subject", "kind")
+                }
+                for row in rows
+            ]
+        )
+        return
+    if not rows:
+        click.echo("Nothing logged yet." if not name else "Nothing logged with them yet.")
+        return
+    for row in rows:
+        arrow = {"in": "<-", "out": "->"}.get(row["direction"] or "", "--")
+        subject = row["subject"] or ""
+        click.echo(f"{row['date'][:10]}  {arrow}  {row['contact']:<20}  {subject}")
+
+
+def register(group: click.Group) -> None:
+    group.add_command(sync)
+    group.add_command(interactions)

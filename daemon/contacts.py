@@ -1,0 +1,150 @@
+"""The contact book: add, import, edit, find and forget the people the owner keeps up with."""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass, field
+from datetime import datetime
+
+from kithkin.daemon.errors import UsageError
+from kithkin.daemon.store import Contact, Store
+from kithkin.parsers.addresses import normalise_address
+from kithkin.parsers.contactfile import ContactRecord, Problem, read_contact_file
+
+
+def normalise_emails(raw: Iterable[str]) -> list[str]:
+    """Normalise each address; one that is not an address is a usage error naming it."""
+    emails = []
+    for item in raw:
+        address = normalise_address(item)
+        if address is None:
+            raise UsageError(f"not an email address: {item!r}")
+        emails.append(address)
+    return list(dict.fromkeys(emails))
+
+
+def clean_name(name: str) -> str:
+    cleaned = " ".join(name.split())
+    if not cleaned:
+        raise UsageError("a contact needs a name")
+    return cleaned
+
+
+def clean_tags(tags: Iterable[str]) -> list[str]:
+    return list(dict.fromkeys(t for t in (" ".join(tag.split()) for tag in tags) if t))
+
+
+def add_contact(
+    store: Store,
+    name: str,
+    emails: Iterable[str],
+    *,
+    every_days: int | None = None,
+    tags: Iterable[str] = (),
+    birthday: str | None = None,
+    now: datetime,
+) -> Contact:
+    addresses = normalise_emails(emails)
+    if not addresses:
+        raise UsageError("a contact needs at least one --email")
+    contact_id = store.add_contact(
+        clean_name(name),
+        addresses,
+        every_days=every_days,
+        tags=clean_tags(tags),
+        birthday=birthday,
+        now=now,
+    )
+    return store.contact(contact_id)
+
+
+@dataclass
+class ImportReport:
+    added: list[str] = field(default_factory=list)
+    updated: list[str] = field(default_factory=list)
+    unchanged: int = 0
+    problems: list[Problem] = field(default_factory=list)
+
+
+def import_contacts(store: Store, data: bytes, *, now: datetime) -> ImportReport:
+    """Merge a vCard or CSV file into the book, keyed on email addresses.
+
+    A person whose addresses are all new is added. One whose addresses already belong to a
+    contact gains the new addresses and tags, and a birthday if none is set; names and
+    settings the owner chose are never overwritten. So importing the same file twice changes
+    nothing the second time.
+    """
+    records, problems = read_contact_file(data)
+    report = ImportReport(problems=list(problems))
+    for record in records:
+        try:
+            outcome = _merge(store, record, now)
+        except UsageError as exc:
+            report.problems.append(Problem(record.line, str(exc)))
+            continue
+        if outcome == "added":
+            report.added.append(record.name)
+        elif outcome == "updated":
+            report.updated.append(record.name)
+        else:
+            report.unchanged += 1
+    report.problems.sort(key=lambda problem: problem.line)
+    return report
+
+
+def _merge(store: Store, record: ContactRecord, now: datetime) -> str:
+    owners = {owner for email in record.emails if (owner := store.owner_of(email)) is not None}
+    if len(owners) > 1:
+        names = sorted(store.contact(owner).name for owner in owners)
+        raise UsageError(
+            f"{record.name}: addresses belong to different contacts: " + ", ".join(names)
+        )
+    if not owners:
+        store.add_contact(
+            clean_name(record.name),
+            record.emails,
+            tags=clean_tags(record.tags),
+            birthday=record.birthday,
+            now=now,
+        )
+        return "added"
+    existing = store.contact(owners.pop())
+    new_emails = [email for email in record.emails if email not in existing.emails]
+    new_tags = [tag for tag in clean_tags(record.tags) if tag not in existing.tags]
+    new_birthday = record.birthday if record.birthday and not existing.birthday else False
+    if not (new_emails or new_tags or new_birthday):
+        return "unchanged"
+    store.update_contact(
+        existing.id, add_emails=new_emails, add_tags=new_tags, birthday=new_birthday, now=now
+    )
+    return "updated"
+
+
+def resolve_contact(store: Store, query: str) -> Contact:
+    """Find one contact by exact name, by address, or by an unambiguous name prefix."""
+    text = query.strip()
+    if not text:
+        raise UsageError("name a contact")
+    contacts = store.contacts()
+    address = normalise_address(text)
+    if address is not None:
+        owner = store.owner_of(address)
+        if owner is not None:
+            return store.contact(owner)
+    folded = text.casefold()
+    for matcher in (
+        lambda c: c.name.casefold() == folded,
+        lambda c: c.name.casefold().startswith(folded),
+        lambda c: any(word.startswith(folded) for word in c.name.casefold().split()),
+    ):
+        found = [contact for contact in contacts if matcher(contact)]
+        if len(found) == 1:
+            return found[0]
+        if len(found) > 1:
+            listed = "; ".join(f"{c.name} <{c.emails[0]}>" for c in found[:10])
+            more = f" and {len(found) - 10} more" if len(found) > 10 else ""
+            raise UsageError(
+                f"{query!r} matches several contacts: {listed}{more}; "
+                "use the full name or an address"
+            )
+    raise UsageError(f"no contact matches {query!r} (see `kithkin contacts list`)")

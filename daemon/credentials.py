@@ -1,0 +1,134 @@
+"""Where passwords come from, in order: systemd credentials, password_command, the keyring.
+
+A secret is only ever held in memory: it is never logged, never put in an exception message,
+and never written anywhere by Kithkin.
+"""
+
+from __future__ import annotations
+
+import os
+import subprocess
+from collections.abc import Mapping
+from pathlib import Path
+
+from kithkin.daemon.config import ServerConfig
+from kithkin.daemon.errors import CredentialError
+
+KEYRING_SERVICE = "kithkin"
+COMMAND_TIMEOUT = 60
+
+
+def keyring_user(server: ServerConfig) -> str:
+    return f"{server.kind}:{server.username}@{server.host}"
+
+
+def get_secret(server: ServerConfig, env: Mapping[str, str] | None = None) -> str:
+    """The password (or OAuth2 token) for `server`; one clear line if no source has it."""
+    env = os.environ if env is None else env
+    tried = []
+    directory = env.get("CREDENTIALS_DIRECTORY")
+    name = f"{server.kind}-password"
+    if directory:
+        secret = _from_credentials_directory(Path(directory) / name)
+        if secret is not None:
+            return secret
+        tried.append(f"$CREDENTIALS_DIRECTORY/{name} (absent)")
+    else:
+        tried.append("$CREDENTIALS_DIRECTORY (not set)")
+    if server.password_command:
+        return _from_command(server)
+    tried.append("password_command (not configured)")
+    secret, note = _from_keyring(server)
+    if secret is not None:
+        return secret
+    tried.append(f"keyring ({note})")
+    raise CredentialError(
+        f"no {server.kind} password for {server.username}@{server.host}; tried "
+        + ", ".join(tried)
+        + f"; set one with `kithkin credentials set {server.kind}` or password_command"
+    )
+
+
+def _from_credentials_directory(path: Path) -> str | None:
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        return None
+    except OSError as exc:
+        raise CredentialError(f"cannot read credential {path}: {exc.strerror}") from None
+    return _strip_newline(text)
+
+
+def _from_command(server: ServerConfig) -> str:
+    program = server.password_command[0]
+    try:
+        result = subprocess.run(
+            list(server.password_command),
+            stdin=subprocess.DEVNULL,
+            capture_output=True,
+            timeout=COMMAND_TIMEOUT,
+            check=False,
+        )
+    except FileNotFoundError:
+        raise CredentialError(f"{server.kind} password_command: {program}: not found") from None
+    except PermissionError:
+        raise CredentialError(
+            f"{server.kind} password_command: {program}: not executable"
+        ) from None
+    except subprocess.TimeoutExpired:
+        raise CredentialError(
+            f"{server.kind} password_command: {program} did not finish in {COMMAND_TIMEOUT}s"
+        ) from None
+    # Its stderr is not shown: a password manager may echo what it was asked for.
+    if result.returncode != 0:
+        raise CredentialError(
+            f"{server.kind} password_command: {program} exited with status {result.returncode}"
+        )
+    secret = _strip_newline(result.stdout.decode("utf-8", errors="replace"))
+    if not secret:
+        raise CredentialError(f"{server.kind} password_command: {program} printed nothing")
+    return secret
+
+
+def _from_keyring(server: ServerConfig) -> tuple[str | None, str]:
+    try:
+        import keyring
+        from keyring.errors import KeyringError, NoKeyringError
+    except Exception:  # noqa: BLE001 - a broken keyring install must not stop the daemon
+        return None, "unavailable"
+    try:
+        secret = keyring.get_password(KEYRING_SERVICE, keyring_user(server))
+    except NoKeyringError:
+        return None, "no keyring backend on this system"
+    except KeyringError as exc:
+        return None, f"error: {type(exc).__name__}"
+    except Exception as exc:  # noqa: BLE001 - backends raise all sorts (D-Bus, locked...)
+        return None, f"error: {type(exc).__name__}"
+    if secret is None:
+        return None, "nothing stored"
+    return secret, "found"
+
+
+def store_in_keyring(server: ServerConfig, secret: str) -> None:
+    import keyring
+    from keyring.errors import KeyringError, NoKeyringError
+
+    try:
+        keyring.set_password(KEYRING_SERVICE, keyring_user(server), secret)
+    except NoKeyringError:
+        raise CredentialError(
+            "no keyring backend on this system; use password_command or, under systemd, "
+            "LoadCredential= instead"
+        ) from None
+    except KeyringError as exc:
+        raise CredentialError(
+            f"keyring refused to store the password: {type(exc).__name__}"
+        ) from None
+
+
+def _strip_newline(text: str) -> str:
+    if text.endswith("\r\n"):
+        return text[:-2]
+    if text.endswith("\n"):
+        return text[:-1]
+    return text

@@ -1,0 +1,277 @@
+"""The one IMAP connection: connect, find folders by attribute, search and fetch headers.
+
+Strictly read-only: folders are opened with EXAMINE and headers fetched with BODY.PEEK, so
+nothing on the server changes. The only write Kithkin can make, appending its own summary
+when `delivery = "imap"`, lives in delivery.py and is not reachable from here.
+
+Every socket error, TLS error, server BYE or protocol error is turned into one
+`MailboxError` line naming the host and the cause.
+"""
+
+from __future__ import annotations
+
+import imaplib
+import logging
+import socket
+import ssl
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager, suppress
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any, TypeVar
+
+from imapclient import IMAPClient, exceptions
+from imapclient.imapclient import ALL, SENT, SocketTimeout
+
+from kithkin.daemon.config import ImapConfig
+from kithkin.daemon.errors import MailboxError
+from kithkin.parsers.headers import HEADER_FIELDS
+
+log = logging.getLogger("kithkin.imap")
+
+HEADER_ITEM = "BODY.PEEK[HEADER.FIELDS ({})]".format(" ".join(HEADER_FIELDS))
+SEARCH_WINDOW = 50_000  # UIDs per UID SEARCH: keeps each response line far below imaplib's 1 MB
+FETCH_BATCH = 500  # UIDs per UID FETCH: about 3.5 KB of command line
+T = TypeVar("T")
+
+
+@dataclass(frozen=True)
+class FolderStatus:
+    name: str
+    uidvalidity: int
+    uidnext: int | None
+    exists: int
+
+
+@dataclass(frozen=True)
+class FetchedHeader:
+    uid: int
+    header: bytes | None  # None when the server sent no header section for this UID
+    internaldate: datetime | None
+
+
+class FolderUnavailable(MailboxError):
+    """One folder cannot be opened (deleted, renamed, no permission); the others still sync."""
+
+
+class SearchRefused(MailboxError):
+    """The server cannot run a search; the connection itself is still fine."""
+
+
+def tls_context(ca_file: object | None) -> ssl.SSLContext:
+    """Verify certificates against the system store, plus `ca_file` when given."""
+    context = ssl.create_default_context()
+    if ca_file:
+        context.load_verify_locations(cafile=str(ca_file))
+    return context
+
+
+def describe_failure(exc: BaseException) -> str:
+    """A short human cause for a network or protocol failure, never including secrets."""
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"TLS certificate not trusted ({exc.verify_message})"
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS failed ({exc.reason or exc})"
+    if isinstance(exc, socket.gaierror):
+        return "host name not found"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, TimeoutError | socket.timeout):
+        return "timed out"
+    if isinstance(exc, exceptions.LoginError):
+        return "login failed (wrong username or password?)"
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc) or type(exc).__name__
+    text = str(exc).strip() or type(exc).__name__
+    if isinstance(exc, imaplib.IMAP4.abort):
+        return f"connection lost ({text[:200]})"
+    return text[:200]
+
+
+NETWORK_ERRORS = (OSError, imaplib.IMAP4.error, EOFError)
+
+
+class Mailbox:
+    """A logged-in, read-only IMAP session. Use `Mailbox.connect(...)`; close with logout()."""
+
+    def __init__(self, client: IMAPClient, config: ImapConfig) -> None:
+        self.client = client
+        self.config = config
+        self.where = f"{config.host}:{config.port}"
+        self.commands: list[str] = []  # a record of commands sent, for tests and debugging
+
+    @classmethod
+    def connect(cls, config: ImapConfig, secret: str) -> Mailbox:
+        where = f"{config.host}:{config.port}"
+        try:
+            client = IMAPClient(
+                config.host,
+                port=config.port,
+                ssl=config.security == "tls",
+                ssl_context=tls_context(config.ca_file) if config.security != "none" else None,
+                timeout=SocketTimeout(connect=min(config.timeout, 30), read=config.timeout),
+            )
+        except NETWORK_ERRORS as exc:
+            raise MailboxError(f"{where}: cannot connect: {describe_failure(exc)}") from None
+        client.normalise_times = False
+        try:
+            if config.security == "starttls":
+                client.starttls(tls_context(config.ca_file))
+            if config.auth == "xoauth2":
+                client.oauth2_login(config.username, secret)
+            else:
+                client.login(config.username, secret)
+        except NETWORK_ERRORS as exc:
+            _close_quietly(client)
+            step = "STARTTLS" if config.security == "starttls" and "TLS" in str(exc) else "login"
+            if isinstance(exc, exceptions.LoginError):
+                step = "login"
+            raise MailboxError(f"{where}: {step} failed: {describe_failure(exc)}") from None
+        return cls(client, config)
+
+    @contextmanager
+    def _guard(self, what: str) -> Iterator[None]:
+        try:
+            yield
+        except NETWORK_ERRORS as exc:
+            raise MailboxError(f"{self.where}: {what}: {describe_failure(exc)}") from None
+
+    def _call(self, what: str, command: str, fn: Callable[[], T]) -> T:
+        self.commands.append(command)
+        with self._guard(what):
+            return fn()
+
+    # --- folders ------------------------------------------------------------------------
+
+    def folders_to_sync(self) -> list[str]:
+        """`[imap] folders`, else the \\All folder (Gmail), else INBOX plus every \\Sent folder."""
+        if self.config.folders:
+            return list(self.config.folders)
+        listing = self._call("LIST", "LIST", self.client.list_folders)
+        selectable = [
+            (flags, name) for flags, _delimiter, name in listing if b"\\Noselect" not in flags
+        ]
+        all_mail = [name for flags, name in selectable if ALL in flags]
+        if all_mail:
+            return all_mail[:1]
+        sent = [name for flags, name in selectable if SENT in flags]
+        if not sent:
+            fallback = self._call(
+                "LIST", "LIST (Sent)", lambda: self.client.find_special_folder(SENT)
+            )
+            sent = [fallback] if fallback else []
+        return ["INBOX", *[name for name in sent if name.upper() != "INBOX"]]
+
+    def examine(self, folder: str) -> FolderStatus:
+        """EXAMINE (read-only SELECT) a folder and report its UIDVALIDITY, UIDNEXT and size."""
+        self.commands.append(f"EXAMINE {folder}")
+        try:
+            response = self.client.select_folder(folder, readonly=True)
+        except imaplib.IMAP4.abort as exc:
+            raise MailboxError(f"{self.where}: EXAMINE {folder}: {describe_failure(exc)}") from None
+        except imaplib.IMAP4.error as exc:
+            raise FolderUnavailable(
+                f"{self.where}: cannot open {folder}: {describe_failure(exc)}"
+            ) from None
+        except NETWORK_ERRORS as exc:
+            raise MailboxError(f"{self.where}: EXAMINE {folder}: {describe_failure(exc)}") from None
+        if b"READ-ONLY" not in response:
+            log.debug("%s: server did not confirm READ-ONLY for %s", self.where, folder)
+        uidvalidity = response.get(b"UIDVALIDITY")
+        if uidvalidity is None:
+            raise MailboxError(f"{self.where}: {folder}: server sent no UIDVALIDITY")
+        return FolderStatus(
+            name=folder,
+            uidvalidity=int(uidvalidity),
+            uidnext=int(response[b"UIDNEXT"]) if response.get(b"UIDNEXT") else None,
+            exists=int(response.get(b"EXISTS", 0)),
+        )
+
+    # --- search and fetch (on the examined folder) ---------------------------------------
+
+    def uids_above(self, last_uid: int, uidnext: int | None) -> Iterator[list[int]]:
+        """The UIDs above `last_uid`, one sorted window at a time.
+
+        With UIDNEXT known the search runs in explicit `UID a:b` windows below it. Without it
+        one `UID n:*` search is made; that range always includes the highest UID even when n
+        is above it, so results at or below the cursor are dropped in both cases.
+        """
+        start = last_uid + 1
+        if uidnext is None:
+            found = self._search_window(start, "*")
+            window = sorted(uid for uid in found if uid >= start)
+            if window:
+                yield window
+            return
+        top = uidnext - 1
+        while start <= top:
+            end = min(start + SEARCH_WINDOW - 1, top)
+            window = sorted(
+                uid for uid in self._search_window(start, str(end)) if start <= uid <= end
+            )
+            if window:
+                yield window
+            start = end + 1
+
+    def _search_window(self, start: int, end: str) -> list[int]:
+        criteria = ["UID", f"{start}:{end}"]
+        return self._call(
+            "UID SEARCH", f"UID SEARCH UID {start}:{end}", lambda: self.client.search(criteria)
+        )
+
+    def search_uids(self, criteria: list[Any], *, charset: str | None = None) -> list[int]:
+        """A UID SEARCH as given; used for the targeted backfill (FROM/TO/CC/BCC).
+
+        A server that answers NO or BAD (it cannot do this search) raises SearchRefused, so
+        the caller can fall back to scanning headers.
+        """
+        self.commands.append("UID SEARCH " + " ".join(str(c) for c in criteria))
+        try:
+            return sorted(self.client.search(criteria, charset=charset))
+        except imaplib.IMAP4.abort as exc:
+            raise MailboxError(f"{self.where}: UID SEARCH: {describe_failure(exc)}") from None
+        except imaplib.IMAP4.error as exc:
+            raise SearchRefused(
+                f"{self.where}: UID SEARCH refused: {describe_failure(exc)}"
+            ) from None
+        except NETWORK_ERRORS as exc:
+            raise MailboxError(f"{self.where}: UID SEARCH: {describe_failure(exc)}") from None
+
+    def fetch_headers(self, uids: list[int]) -> list[FetchedHeader]:
+        """Header fields and INTERNALDATE for integer UIDs, in UID order. Never sets \\Seen."""
+        if not uids:
+            return []
+        response = self._call(
+            "UID FETCH",
+            f"UID FETCH {len(uids)} messages ({HEADER_ITEM} INTERNALDATE)",
+            lambda: self.client.fetch(uids, [HEADER_ITEM, "INTERNALDATE"]),
+        )
+        fetched = []
+        for uid in sorted(response):
+            data = response[uid]
+            header = next(
+                (
+                    value
+                    for key, value in data.items()
+                    if isinstance(key, bytes) and key.startswith(b"BODY[HEADER.FIELDS")
+                ),
+                None,
+            )
+            internaldate = data.get(b"INTERNALDATE")
+            fetched.append(FetchedHeader(uid, header, internaldate))
+        return fetched
+
+    def noop(self) -> None:
+        self._call("NOOP", "NOOP", self.client.noop)
+
+    def logout(self) -> None:
+        _close_quietly(self.client)
+
+
+def _close_quietly(client: IMAPClient) -> None:
+    # The connection may already be gone; there is nothing left to save on it.
+    with suppress(Exception):
+        client.logout()
+        return
+    with suppress(Exception):
+        client.shutdown()

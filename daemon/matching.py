@@ -1,0 +1,55 @@
+"""Pure: the facts of one message plus the address book -> the interactions it makes.
+
+A message is an interaction with contact C when C sent it to one of the owner's addresses
+(`in`), or the owner sent it to C in To, Cc or Bcc (`out`). Mailing lists, automatic mail and
+Kithkin's own summaries are never interactions. A message that involves no contact yields
+nothing, and so leaves no trace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from kithkin.daemon.store import NewInteraction
+from kithkin.parsers.headers import MessageFacts
+
+BULK_PRECEDENCE = frozenset({"bulk", "list", "junk"})
+
+
+def is_excluded(facts: MessageFacts) -> bool:
+    """Lists, auto-replies, bulk mail and Kithkin's own summaries are not conversations."""
+    return bool(
+        facts.list_id
+        or (facts.auto_submitted and facts.auto_submitted != "no")
+        or (facts.precedence in BULK_PRECEDENCE)
+        or facts.kithkin_summary
+    )
+
+
+def match(facts: MessageFacts, book: Mapping[str, int], me: frozenset[str]) -> list[NewInteraction]:
+    if facts.date is None or is_excluded(facts):
+        return []
+    senders = {mailbox.address for mailbox in facts.from_}
+    recipients = {mailbox.address for mailbox in facts.recipients}
+    if senders & me:
+        direction = "out"
+        others = recipients - me
+        contact_ids = {book[address] for address in others if address in book}
+    elif recipients & me:
+        direction = "in"
+        contact_ids = {book[address] for address in senders if address in book}
+    else:
+        return []
+    audience = max(1, len(recipients - senders))
+    return [
+        NewInteraction(
+            contact_id=contact_id,
+            direction=direction,
+            date=facts.date,
+            message_key=facts.message_key,
+            message_id=facts.message_id,
+            subject=facts.subject,
+            audience=audience,
+        )
+        for contact_id in sorted(contact_ids)
+    ]

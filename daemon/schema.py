@@ -1,0 +1,111 @@
+"""The database schema as an ordered list of forward migrations (sqlite-utils `Migrations`).
+
+Each migration is applied once, in its own transaction, and `PRAGMA user_version` is set to the
+number applied, so a file written by a newer Kithkin is recognised and left alone. Never edit
+a released migration: add a new one.
+"""
+
+from __future__ import annotations
+
+from sqlite_utils import Database
+from sqlite_utils.migrations import Migrations
+
+MIGRATION_SET = "kithkin"
+migrations = Migrations(MIGRATION_SET)
+
+
+def _run(db: Database, *statements: str) -> None:
+    for statement in statements:
+        db.execute(statement)
+
+
+@migrations(name="0001_contacts_interactions_folders")
+def _0001(db: Database) -> None:
+    _run(
+        db,
+        """CREATE TABLE contacts (
+            id INTEGER PRIMARY KEY,
+            name TEXT NOT NULL,
+            every_days INTEGER CHECK (every_days IS NULL OR every_days > 0),
+            birthday TEXT,
+            snoozed_until TEXT,
+            muted INTEGER NOT NULL DEFAULT 0,
+            created_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX contacts_name ON contacts (name COLLATE NOCASE)",
+        """CREATE TABLE addresses (
+            address TEXT PRIMARY KEY,
+            contact_id INTEGER NOT NULL REFERENCES contacts (id) ON DELETE CASCADE
+        )""",
+        "CREATE INDEX addresses_contact ON addresses (contact_id)",
+        """CREATE TABLE contact_tags (
+            contact_id INTEGER NOT NULL REFERENCES contacts (id) ON DELETE CASCADE,
+            tag TEXT NOT NULL,
+            PRIMARY KEY (contact_id, tag)
+        )""",
+        """CREATE TABLE interactions (
+            id INTEGER PRIMARY KEY,
+            contact_id INTEGER NOT NULL REFERENCES contacts (id) ON DELETE CASCADE,
+            kind TEXT NOT NULL DEFAULT 'email',
+            direction TEXT CHECK (direction IS NULL OR direction IN ('in', 'out')),
+            date TEXT NOT NULL,
+            message_key TEXT,
+            message_id TEXT,
+            subject TEXT,
+            audience INTEGER NOT NULL DEFAULT 1,
+            UNIQUE (contact_id, message_key)
+        )""",
+        "CREATE INDEX interactions_contact_date ON interactions (contact_id, date)",
+        """CREATE TABLE folders (
+            name TEXT PRIMARY KEY,
+            uidvalidity INTEGER,
+            last_uid INTEGER NOT NULL DEFAULT 0,
+            uidnext INTEGER,
+            last_sync_at TEXT,
+            messages_seen INTEGER NOT NULL DEFAULT 0,
+            interactions_logged INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT
+        )""",
+        """CREATE TABLE pending_backfill (
+            address TEXT PRIMARY KEY,
+            queued_at TEXT NOT NULL
+        )""",
+        "CREATE TABLE meta (key TEXT PRIMARY KEY, value TEXT)",
+    )
+
+
+@migrations(name="0002_interaction_days")
+def _0002(db: Database) -> None:
+    """A day number per interaction (days since 1970-01-01, UTC) for the analysis aggregates."""
+    _run(
+        db,
+        "ALTER TABLE interactions ADD COLUMN day INTEGER NOT NULL DEFAULT 0",
+        "UPDATE interactions SET day = CAST(unixepoch(date) / 86400 AS INTEGER)",
+        "CREATE INDEX interactions_contact_day ON interactions (contact_id, day, audience)",
+    )
+
+
+@migrations(name="0003_summaries")
+def _0003(db: Database) -> None:
+    """Every summary prepared: its week, its secret token, and whether it was delivered."""
+    _run(
+        db,
+        """CREATE TABLE summaries (
+            id INTEGER PRIMARY KEY,
+            week TEXT NOT NULL,
+            token TEXT NOT NULL UNIQUE,
+            trigger TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            sent_at TEXT
+        )""",
+        "CREATE INDEX summaries_week ON summaries (week)",
+    )
+
+
+def schema_version() -> int:
+    """The `user_version` this code writes: the number of migrations it knows."""
+    return len(migrations._migrations)
+
+
+def migration_names() -> list[str]:
+    return [migration.name for migration in migrations._migrations]

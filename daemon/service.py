@@ -1,0 +1,374 @@
+"""`kithkin run`: the long-running service systemd starts and leaves running for months.
+
+Two jobs on a `schedule.Scheduler`: a sync every `[daemon] poll_interval`, and a check every
+minute whether the weekly summary is due. "Due" is decided from the injected clock and the
+store (summary_due), so a summary missed while the machine was off is sent once at the next
+start and never twice for the same week.
+
+One IMAP connection stays open between polls (checked with NOOP). After a drop, BYE, timeout
+or protocol error it is reopened with exponential backoff, capped at 15 minutes. A failed poll
+never stops the service; a failure is logged when the state changes, not on every poll.
+
+systemd: READY=1 once config, store and the first connection attempt are done; STATUS= after
+each poll; WATCHDOG=1 while alive; SIGTERM finishes the current batch and exits 0; SIGHUP
+reloads the config (a broken new config is reported and the old one kept).
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import select
+import signal
+import time
+from collections.abc import Callable
+from contextlib import suppress
+from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from types import FrameType
+from typing import Protocol
+
+import schedule
+
+from kithkin.daemon.app import App
+from kithkin.daemon.config import Config
+from kithkin.daemon.credentials import get_secret
+from kithkin.daemon.dates import parse_utc_iso, utc_iso
+from kithkin.daemon.errors import KithkinError
+from kithkin.daemon.imap import Mailbox
+from kithkin.daemon.notify import Notifier, watchdog_interval
+from kithkin.daemon.store import Store
+from kithkin.daemon.summary import week_of
+from kithkin.daemon.sync import Stopped, Sync
+from kithkin.daemon.timing import last_scheduled, local_zone, next_scheduled
+from kithkin.daemon.weekly import send_summary
+
+log = logging.getLogger("kithkin.service")
+
+BACKOFF_START = 2.0
+BACKOFF_CAP = 15 * 60.0
+SUMMARY_CHECK_SECONDS = 60
+STARTED_KEY = "service.started_at"
+
+
+class Clock(Protocol):
+    def now(self) -> datetime: ...
+    def wait(self, seconds: float, wake_fd: int) -> None: ...
+
+
+class SystemClock:
+    def now(self) -> datetime:
+        return datetime.now().astimezone()
+
+    def wait(self, seconds: float, wake_fd: int) -> None:
+        if seconds > 0:
+            select.select([wake_fd], [], [], seconds)
+
+
+@dataclass
+class Health:
+    """What `kithkin status` and STATUS= show; failures are logged only when they change."""
+
+    state: str = "starting"
+    last_error: str | None = None
+    failures: int = 0
+    retry_at: datetime | None = None
+    backoff: float = BACKOFF_START
+    last_poll_at: datetime | None = None
+    last_result: str | None = None
+    history: list[str] = field(default_factory=list)
+
+    def ok(self, result: str, now: datetime) -> None:
+        if self.state != "ok" and self.last_error:
+            log.info("recovered after %d failed attempt(s)", self.failures)
+        self.state, self.last_error, self.failures = "ok", None, 0
+        self.backoff, self.retry_at = BACKOFF_START, None
+        self.last_poll_at, self.last_result = now, result
+
+    def failed(self, error: str, now: datetime) -> None:
+        if error != self.last_error:
+            log.error("%s", error)
+        self.failures += 1
+        self.state, self.last_error, self.last_poll_at = "failing", error, now
+        self.retry_at = now + timedelta(seconds=self.backoff)
+        self.backoff = min(self.backoff * 2, BACKOFF_CAP)
+
+
+class Wakeup:
+    """A self-pipe: signal handlers write to it so a sleeping loop wakes at once."""
+
+    def __init__(self) -> None:
+        self.read_fd, self.write_fd = os.pipe()
+        os.set_blocking(self.read_fd, False)
+        os.set_blocking(self.write_fd, False)
+
+    def poke(self) -> None:
+        with suppress(BlockingIOError):  # already full: the loop will wake anyway
+            os.write(self.write_fd, b"x")
+
+    def drain(self) -> None:
+        with suppress(BlockingIOError):
+            while os.read(self.read_fd, 512):
+                pass
+
+    def close(self) -> None:
+        os.close(self.read_fd)
+        os.close(self.write_fd)
+
+
+class Service:
+    def __init__(
+        self,
+        app: App,
+        *,
+        clock: Clock | None = None,
+        notifier: Notifier | None = None,
+        connect: Callable[[Config], Mailbox] | None = None,
+    ) -> None:
+        self.app = app
+        self.clock = clock or SystemClock()
+        self.notifier = notifier or Notifier.from_env()
+        self.connect = connect or _connect
+        self.health = Health()
+        self.mailbox: Mailbox | None = None
+        self.stopping = False
+        self.reload_requested = False
+        self.wakeup = Wakeup()
+        self.scheduler = schedule.Scheduler()
+        self.watchdog_every = watchdog_interval()
+        self.last_watchdog = 0.0
+
+    @property
+    def config(self) -> Config:
+        return self.app.config
+
+    @property
+    def store(self) -> Store:
+        return self.app.store
+
+    # --- lifecycle ----------------------------------------------------------------------
+
+    def run(self) -> int:
+        self.config.require_imap()
+        self.store  # noqa: B018 - open (and migrate) the store before saying READY
+        if self.store.get_meta(STARTED_KEY) is None:
+            with self.store.atomic():
+                self.store.set_meta(STARTED_KEY, utc_iso(self.clock.now()))
+        previous = self._install_signals()
+        try:
+            self._schedule_jobs()
+            self.poll()
+            self.notifier.ready(self.status_line())
+            log.info("kithkin running: %s", self.status_line())
+            self.summary_if_due()
+            self._loop()
+        finally:
+            self.notifier.stopping()
+            self._restore_signals(previous)
+            self._disconnect()
+            self.wakeup.close()
+        log.info("kithkin stopped")
+        return 0
+
+    def _loop(self) -> None:
+        while not self.stopping:
+            if self.reload_requested:
+                self.reload()
+            self.scheduler.run_pending()
+            self.ping_watchdog(force=True)
+            if self.stopping:
+                break
+            idle = self.scheduler.idle_seconds
+            wait = max(0.0, min(idle if idle is not None else 60.0, 60.0))
+            if self.watchdog_every:
+                wait = min(wait, self.watchdog_every)
+            self.clock.wait(wait, self.wakeup.read_fd)
+            self.wakeup.drain()
+
+    def _schedule_jobs(self) -> None:
+        self.scheduler.clear()
+        self.scheduler.every(self.config.daemon.poll_interval).seconds.do(self.poll)
+        self.scheduler.every(SUMMARY_CHECK_SECONDS).seconds.do(self.summary_if_due)
+
+    def _install_signals(self) -> dict[int, object]:
+        previous = {}
+        for signum, handler in (
+            (signal.SIGTERM, self._on_stop),
+            (signal.SIGINT, self._on_stop),
+            (signal.SIGHUP, self._on_reload),
+        ):
+            previous[signum] = signal.signal(signum, handler)
+        return previous
+
+    def _restore_signals(self, previous: dict[int, object]) -> None:
+        for signum, handler in previous.items():
+            signal.signal(signum, handler)  # type: ignore[arg-type]
+
+    def _on_stop(self, signum: int, frame: FrameType | None) -> None:
+        self.stopping = True
+        self.wakeup.poke()
+
+    def _on_reload(self, signum: int, frame: FrameType | None) -> None:
+        self.reload_requested = True
+        self.wakeup.poke()
+
+    def reload(self) -> None:
+        self.reload_requested = False
+        self.notifier.reloading(time.monotonic_ns() // 1000)
+        old = self.app._config
+        try:
+            new = self.app.reload_config()
+        except KithkinError as exc:
+            log.error("config not reloaded, keeping the old one: %s", exc)
+            self.notifier.status(self.status_line())
+            self.notifier.send("READY=1")
+            return
+        if old is None or new.imap != old.imap or new.me != old.me:
+            self._disconnect()
+        if old is not None and new.store_path != old.store_path:
+            log.warning("[store] path changes take effect at the next restart")
+        self._schedule_jobs()
+        log.info("config reloaded from %s", new.source)
+        self.notifier.send("READY=1", f"STATUS={self.status_line()}")
+
+    # --- the sync job -------------------------------------------------------------------
+
+    def poll(self) -> None:
+        now = self.clock.now()
+        if self.health.retry_at and now < self.health.retry_at:
+            return
+        try:
+            mailbox = self._mailbox()
+            engine = Sync(
+                mailbox,
+                self.store,
+                self.config.me,
+                clock=self.clock.now,
+                progress=WatchdogProgress(self),
+                should_stop=lambda: self.stopping,
+            )
+            report = engine.run()
+        except Stopped:
+            log.info("stopping: the current batch is committed")
+            return
+        except KithkinError as exc:
+            self._disconnect()
+            self.health.failed(str(exc), self.clock.now())
+            self._save_status()
+            self.notifier.status(self.status_line())
+            return
+        self.health.ok(report.summary(), self.clock.now())
+        if report.logged or report.unparseable:
+            log.info("sync: %s", report.summary())
+        self._save_status()
+        self.notifier.status(self.status_line())
+
+    def _mailbox(self) -> Mailbox:
+        if self.mailbox is not None:
+            try:
+                self.mailbox.noop()
+                return self.mailbox
+            except KithkinError as exc:
+                log.info("connection lost (%s); reconnecting", exc)
+                self._disconnect()
+        self.mailbox = self.connect(self.config)
+        return self.mailbox
+
+    def _disconnect(self) -> None:
+        if self.mailbox is not None:
+            self.mailbox.logout()
+            self.mailbox = None
+
+    # --- the summary job ----------------------------------------------------------------
+
+    def summary_if_due(self) -> None:
+        due = self.summary_due()
+        if due is None:
+            return
+        now = self.clock.now()
+        try:
+            outcome = send_summary(
+                self.store,
+                self.config,
+                as_of=now.astimezone(self._zone()).date(),
+                now=now,
+                trigger="schedule",
+                week=due,
+            )
+        except KithkinError as exc:
+            log.error("summary not sent, will retry: %s", exc)
+            return
+        if outcome.status == "sent":
+            log.info("summary for %s sent: %s", outcome.week, outcome.subject)
+
+    def summary_due(self) -> str | None:
+        """The week whose summary should go out now, if any."""
+        now = self.clock.now()
+        summary = self.config.summary
+        moment = last_scheduled(now, summary.weekday, summary.time, self._zone())
+        started = self.store.get_meta(STARTED_KEY)
+        if started and moment < parse_utc_iso(started):
+            return None  # scheduled before Kithkin first ran here: nothing was missed
+        week = week_of(moment.astimezone(self._zone()).date())
+        existing = self.store.summary_for_week(week, "schedule")
+        if existing and existing["sent_at"]:
+            return None
+        return week
+
+    def next_summary_at(self) -> datetime:
+        summary = self.config.summary
+        return next_scheduled(self.clock.now(), summary.weekday, summary.time, self._zone())
+
+    def _zone(self):
+        return self.config.summary.zone() or local_zone()
+
+    # --- status ---------------------------------------------------------------------------
+
+    def ping_watchdog(self, *, force: bool = False) -> None:
+        if not self.watchdog_every:
+            return
+        now = time.monotonic()
+        if force or now - self.last_watchdog >= self.watchdog_every:
+            self.notifier.watchdog()
+            self.last_watchdog = now
+
+    def status_line(self) -> str:
+        if self.health.state == "failing":
+            retry = self.health.retry_at.strftime("%H:%M:%S") if self.health.retry_at else "?"
+            return f"failing ({self.health.failures}x), retry at {retry}: {self.health.last_error}"
+        if self.health.last_poll_at is None:
+            return "starting"
+        return f"ok at {self.health.last_poll_at:%H:%M:%S}: {self.health.last_result}"
+
+    def _save_status(self) -> None:
+        next_poll = self.clock.now() + timedelta(seconds=self.config.daemon.poll_interval)
+        if self.health.retry_at and self.health.retry_at > next_poll:
+            next_poll = self.health.retry_at
+        with self.store.atomic():
+            self.store.set_meta("service.state", self.health.state)
+            self.store.set_meta("service.last_error", self.health.last_error)
+            self.store.set_meta(
+                "service.last_poll_at",
+                utc_iso(self.health.last_poll_at) if self.health.last_poll_at else None,
+            )
+            self.store.set_meta("service.last_result", self.health.last_result)
+            self.store.set_meta("service.next_poll_at", utc_iso(next_poll))
+            self.store.set_meta("service.pid", str(os.getpid()))
+
+
+class WatchdogProgress:
+    """Keeps the watchdog fed during a long first sync."""
+
+    def __init__(self, service: Service) -> None:
+        self.service = service
+
+    def folder(self, name: str, total: int) -> None:
+        self.service.ping_watchdog()
+
+    def advance(self, messages: int, logged: int) -> None:
+        self.service.ping_watchdog()
+
+
+def _connect(config: Config) -> Mailbox:
+    imap = config.require_imap()
+    return Mailbox.connect(imap, get_secret(imap))

@@ -1,0 +1,589 @@
+"""The SQLite file: opening it safely, and every query Kithkin runs. Nothing else speaks SQL.
+
+Opening refuses anything that is not a Kithkin database (a foreign SQLite file, a corrupt
+file, a file from a newer Kithkin) before writing a single byte to it.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Iterable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from datetime import date, datetime
+from pathlib import Path
+from typing import Any, Self
+
+from sqlite_utils import Database
+
+from kithkin.daemon import schema
+from kithkin.daemon.dates import as_utc, utc_iso
+from kithkin.daemon.errors import StoreError, UsageError
+
+SQLITE_MAGIC = b"SQLite format 3\x00"
+EPOCH = date(1970, 1, 1)
+
+
+@dataclass(frozen=True)
+class Contact:
+    id: int
+    name: str
+    emails: tuple[str, ...]
+    every_days: int | None = None
+    tags: tuple[str, ...] = ()
+    birthday: str | None = None
+    snoozed_until: str | None = None
+    muted: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "emails": list(self.emails),
+            "every_days": self.every_days,
+            "tags": list(self.tags),
+            "birthday": self.birthday,
+        }
+
+
+@dataclass(frozen=True)
+class FolderState:
+    name: str
+    uidvalidity: int | None = None
+    last_uid: int = 0
+    uidnext: int | None = None
+    last_sync_at: str | None = None
+    messages_seen: int = 0
+    interactions_logged: int = 0
+    last_error: str | None = None
+
+
+@dataclass(frozen=True)
+class NewInteraction:
+    """One row for `interactions`, as matching.py produces it."""
+
+    contact_id: int
+    direction: str | None
+    date: datetime
+    message_key: str | None
+    message_id: str | None
+    subject: str | None
+    audience: int = 1
+    kind: str = "email"
+
+
+@contextmanager
+def _private_umask() -> Iterator[None]:
+    previous = os.umask(0o077)
+    try:
+        yield
+    finally:
+        os.umask(previous)
+
+
+def _describe(exc: BaseException) -> str:
+    text = str(exc) or type(exc).__name__
+    return text.splitlines()[0]
+
+
+class Store:
+    """One open Kithkin database. Use `Store.open(path)`; close it when done."""
+
+    def __init__(self, db: Database, path: Path) -> None:
+        self.db = db
+        self.path = path
+
+    # --- opening ------------------------------------------------------------------------
+
+    @classmethod
+    def open(cls, path: Path) -> Store:
+        path = Path(path)
+        fresh = not path.exists() or path.stat().st_size == 0
+        if not fresh:
+            _check_magic(path)
+        else:
+            _create_private_file(path)
+        try:
+            with _private_umask():
+                conn = sqlite3.connect(str(path), timeout=30, isolation_level=None)
+        except sqlite3.Error as exc:
+            raise StoreError(f"{path}: cannot open database: {_describe(exc)}") from None
+        db = Database(conn)
+        store = cls(db, path)
+        try:
+            store._check_identity(fresh)
+            with _private_umask():
+                store._configure()
+                store._migrate()
+        except sqlite3.DatabaseError as exc:
+            conn.close()
+            raise StoreError(f"{path}: {_describe(exc)}") from None
+        except StoreError:
+            conn.close()
+            raise
+        return store
+
+    def _check_identity(self, fresh: bool) -> None:
+        conn = self.db.conn
+        version = conn.execute("PRAGMA user_version").fetchone()[0]
+        tables = {
+            row[0] for row in conn.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+        }
+        if version > schema.schema_version():
+            raise StoreError(
+                f"{self.path}: written by a newer Kithkin (schema {version}; this version "
+                f"knows up to {schema.schema_version()}); upgrade Kithkin, the file is untouched"
+            )
+        if fresh or not tables - {"_sqlite_migrations"}:
+            return
+        known = (
+            "_sqlite_migrations" in tables
+            and conn.execute(
+                "SELECT count(*) FROM _sqlite_migrations WHERE migration_set = ?",
+                [schema.MIGRATION_SET],
+            ).fetchone()[0]
+        )
+        if not known:
+            raise StoreError(
+                f"{self.path}: is a SQLite database but not a Kithkin one; refusing to touch it"
+            )
+
+    def _configure(self) -> None:
+        conn = self.db.conn
+        conn.execute("PRAGMA busy_timeout = 30000")
+        conn.execute("PRAGMA foreign_keys = ON")
+        conn.execute("PRAGMA secure_delete = ON")  # forgotten data is overwritten, not left free
+        self.db.enable_wal()
+        conn.execute("PRAGMA synchronous = NORMAL")
+
+    def _migrate(self) -> None:
+        if schema.migrations.pending(self.db):
+            schema.migrations.apply(self.db)
+        version = schema.schema_version()
+        if self.db.conn.execute("PRAGMA user_version").fetchone()[0] != version:
+            self.db.conn.execute(f"PRAGMA user_version = {version:d}")
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()
+
+    def atomic(self):
+        return self.db.atomic()
+
+    # --- contacts -----------------------------------------------------------------------
+
+    def contacts(self) -> list[Contact]:
+        return self._contacts("1", [])
+
+    def contact(self, contact_id: int) -> Contact:
+        found = self._contacts("c.id = ?", [contact_id])
+        if not found:
+            raise UsageError(f"no contact with id {contact_id}")
+        return found[0]
+
+    def contacts_named(self, name: str) -> list[Contact]:
+        return self._contacts("c.name = ? COLLATE NOCASE", [name])
+
+    def _contacts(self, where: str, params: list[Any]) -> list[Contact]:
+        rows = self.db.execute(
+            f"""SELECT c.id, c.name, c.every_days, c.birthday, c.snoozed_until, c.muted,
+                   (SELECT json_group_array(address) FROM
+                      (SELECT address FROM addresses WHERE contact_id = c.id ORDER BY rowid)),
+                   (SELECT json_group_array(tag) FROM
+                      (SELECT tag FROM contact_tags WHERE contact_id = c.id ORDER BY tag))
+                FROM contacts c WHERE {where} ORDER BY c.name COLLATE NOCASE, c.id""",
+            params,
+        ).fetchall()
+        return [
+            Contact(
+                id=row[0],
+                name=row[1],
+                every_days=row[2],
+                birthday=row[3],
+                snoozed_until=row[4],
+                muted=bool(row[5]),
+                emails=tuple(json.loads(row[6])),
+                tags=tuple(json.loads(row[7])),
+            )
+            for row in rows
+        ]
+
+    def owner_of(self, address: str) -> int | None:
+        row = self.db.execute(
+            "SELECT contact_id FROM addresses WHERE address = ?", [address]
+        ).fetchone()
+        return row[0] if row else None
+
+    def address_book(self) -> dict[str, int]:
+        return dict(self.db.execute("SELECT address, contact_id FROM addresses").fetchall())
+
+    def add_contact(
+        self,
+        name: str,
+        emails: Iterable[str],
+        *,
+        every_days: int | None = None,
+        tags: Iterable[str] = (),
+        birthday: str | None = None,
+        now: datetime,
+    ) -> int:
+        """Insert a contact; every address must be free. Returns the new id."""
+        emails = list(dict.fromkeys(emails))
+        with self.db.atomic():
+            self._claim_addresses(None, emails)
+            cursor = self.db.execute(
+                "INSERT INTO contacts (name, every_days, birthday, created_at) VALUES (?,?,?,?)",
+                [name, every_days, birthday, utc_iso(now)],
+            )
+            contact_id = cursor.lastrowid
+            self._add_addresses(contact_id, emails, now)
+            self._add_tags(contact_id, tags)
+        return contact_id
+
+    def update_contact(
+        self,
+        contact_id: int,
+        *,
+        name: str | None = None,
+        add_emails: Iterable[str] = (),
+        remove_emails: Iterable[str] = (),
+        every_days: int | None | bool = False,
+        add_tags: Iterable[str] = (),
+        remove_tags: Iterable[str] = (),
+        birthday: str | None | bool = False,
+        now: datetime,
+    ) -> None:
+        """Change one contact; `False` means "leave as is" for the nullable fields."""
+        add_emails = list(dict.fromkeys(add_emails))
+        with self.db.atomic():
+            self._claim_addresses(contact_id, add_emails)
+            if name is not None:
+                self.db.execute("UPDATE contacts SET name = ? WHERE id = ?", [name, contact_id])
+            if every_days is not False:
+                self.db.execute(
+                    "UPDATE contacts SET every_days = ? WHERE id = ?", [every_days, contact_id]
+                )
+            if birthday is not False:
+                self.db.execute(
+                    "UPDATE contacts SET birthday = ? WHERE id = ?", [birthday, contact_id]
+                )
+            for address in remove_emails:
+                self.db.execute(
+                    "DELETE FROM addresses WHERE address = ? AND contact_id = ?",
+                    [address, contact_id],
+                )
+            self._add_addresses(contact_id, add_emails, now)
+            self._add_tags(contact_id, add_tags)
+            for tag in remove_tags:
+                self.db.execute(
+                    "DELETE FROM contact_tags WHERE contact_id = ? AND tag = ?", [contact_id, tag]
+                )
+            remaining = self.db.execute(
+                "SELECT count(*) FROM addresses WHERE contact_id = ?", [contact_id]
+            ).fetchone()[0]
+            if remaining == 0:
+                raise UsageError("a contact needs at least one email address")
+
+    def set_attention(
+        self,
+        contact_id: int,
+        *,
+        snoozed_until: str | None | bool = False,
+        muted: bool | None = None,
+    ) -> None:
+        with self.db.atomic():
+            if snoozed_until is not False:
+                self.db.execute(
+                    "UPDATE contacts SET snoozed_until = ? WHERE id = ?",
+                    [snoozed_until, contact_id],
+                )
+            if muted is not None:
+                self.db.execute(
+                    "UPDATE contacts SET muted = ? WHERE id = ?", [int(muted), contact_id]
+                )
+
+    def forget_contact(self, contact_id: int) -> int:
+        """Delete a contact with everything about them. Returns the interactions removed."""
+        with self.db.atomic():
+            removed = self.db.execute(
+                "SELECT count(*) FROM interactions WHERE contact_id = ?", [contact_id]
+            ).fetchone()[0]
+            for table in self._contact_tables():
+                self.db.execute(f"DELETE FROM [{table}] WHERE contact_id = ?", [contact_id])
+            self.db.execute(
+                "DELETE FROM pending_backfill WHERE address NOT IN (SELECT address FROM addresses)"
+            )
+            self.db.execute("DELETE FROM contacts WHERE id = ?", [contact_id])
+        return removed
+
+    def _contact_tables(self) -> list[str]:
+        return [
+            row[0]
+            for row in self.db.execute(
+                "SELECT m.name FROM sqlite_master m WHERE m.type = 'table' AND EXISTS "
+                "(SELECT 1 FROM pragma_table_info(m.name) WHERE name = 'contact_id')"
+            ).fetchall()
+        ]
+
+    def _claim_addresses(self, contact_id: int | None, emails: list[str]) -> None:
+        for address in emails:
+            owner = self.owner_of(address)
+            if owner is not None and owner != contact_id:
+                other = self.db.execute(
+                    "SELECT name FROM contacts WHERE id = ?", [owner]
+                ).fetchone()[0]
+                raise UsageError(f"{address} already belongs to {other}")
+
+    def _add_addresses(self, contact_id: int, emails: list[str], now: datetime) -> None:
+        for address in emails:
+            inserted = self.db.execute(
+                "INSERT OR IGNORE INTO addresses (address, contact_id) VALUES (?, ?)",
+                [address, contact_id],
+            ).rowcount
+            if inserted:
+                self.db.execute(
+                    "INSERT OR IGNORE INTO pending_backfill (address, queued_at) VALUES (?, ?)",
+                    [address, utc_iso(now)],
+                )
+
+    def _add_tags(self, contact_id: int, tags: Iterable[str]) -> None:
+        for tag in tags:
+            self.db.execute(
+                "INSERT OR IGNORE INTO contact_tags (contact_id, tag) VALUES (?, ?)",
+                [contact_id, tag],
+            )
+
+    # --- backfill queue -----------------------------------------------------------------
+
+    def pending_backfill(self) -> list[str]:
+        return [
+            row[0]
+            for row in self.db.execute(
+                "SELECT address FROM pending_backfill ORDER BY address"
+            ).fetchall()
+        ]
+
+    def clear_backfill(self, addresses: Iterable[str]) -> None:
+        with self.db.atomic():
+            for address in addresses:
+                self.db.execute("DELETE FROM pending_backfill WHERE address = ?", [address])
+
+    # --- folders and interactions -------------------------------------------------------
+
+    def folder(self, name: str) -> FolderState:
+        row = self.db.execute(
+            "SELECT name, uidvalidity, last_uid, uidnext, last_sync_at, messages_seen, "
+            "interactions_logged, last_error FROM folders WHERE name = ?",
+            [name],
+        ).fetchone()
+        return FolderState(*row) if row else FolderState(name=name)
+
+    def folders(self) -> list[FolderState]:
+        rows = self.db.execute(
+            "SELECT name, uidvalidity, last_uid, uidnext, last_sync_at, messages_seen, "
+            "interactions_logged, last_error FROM folders ORDER BY name"
+        ).fetchall()
+        return [FolderState(*row) for row in rows]
+
+    def save_folder(self, state: FolderState) -> None:
+        self.db.execute(
+            """INSERT INTO folders (name, uidvalidity, last_uid, uidnext, last_sync_at,
+                   messages_seen, interactions_logged, last_error)
+               VALUES (?,?,?,?,?,?,?,?)
+               ON CONFLICT (name) DO UPDATE SET uidvalidity = excluded.uidvalidity,
+                   last_uid = excluded.last_uid, uidnext = excluded.uidnext,
+                   last_sync_at = excluded.last_sync_at, messages_seen = excluded.messages_seen,
+                   interactions_logged = excluded.interactions_logged,
+                   last_error = excluded.last_error""",
+            [
+                state.name,
+                state.uidvalidity,
+                state.last_uid,
+                state.uidnext,
+                state.last_sync_at,
+                state.messages_seen,
+                state.interactions_logged,
+                state.last_error,
+            ],
+        )
+
+    def add_interactions(self, rows: Iterable[NewInteraction]) -> int:
+        """Insert, skipping any (contact, message) already logged. Returns how many were new."""
+        added = 0
+        for row in rows:
+            added += self.db.execute(
+                """INSERT INTO interactions (contact_id, kind, direction, date, day,
+                       message_key, message_id, subject, audience)
+                   SELECT ?,?,?,?,?,?,?,?,? WHERE EXISTS (SELECT 1 FROM contacts WHERE id = ?)
+                   ON CONFLICT (contact_id, message_key) DO NOTHING""",
+                [
+                    row.contact_id,
+                    row.kind,
+                    row.direction,
+                    utc_iso(row.date),
+                    day_number(row.date),
+                    row.message_key,
+                    row.message_id,
+                    row.subject,
+                    max(1, row.audience),
+                    row.contact_id,
+                ],
+            ).rowcount
+        return added
+
+    def commit_batch(self, rows: Iterable[NewInteraction], folder: FolderState) -> int:
+        """One transaction: the batch's interactions and the folder cursor that covers them."""
+        with self.db.atomic():
+            added = self.add_interactions(rows)
+            self.save_folder(
+                FolderState(
+                    **{**folder.__dict__, "interactions_logged": folder.interactions_logged + added}
+                )
+            )
+        return added
+
+    def interactions(self, contact_id: int | None = None) -> list[dict[str, Any]]:
+        where, params = ("WHERE i.contact_id = ?", [contact_id]) if contact_id else ("", [])
+        rows = self.db.execute(
+            f"""SELECT i.id, c.name, i.date, i.direction, i.message_id, i.subject, i.kind
+                FROM interactions i JOIN contacts c ON c.id = i.contact_id {where}
+                ORDER BY i.date DESC, i.id DESC""",
+            params,
+        ).fetchall()
+        keys = ("id", "contact", "date", "direction", "message_id", "subject", "kind")
+        return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    # --- analysis aggregates -----------------------------------------------------------
+    # A message's weight is min(1, 3 / audience): mail to at most three people counts fully,
+    # mail to N > 3 people counts 3/N. Manual entries have audience 1.
+
+    def history_stats(self, first_day: int, last_day: int) -> dict[int, tuple[int, int, float]]:
+        """contact_id -> (first day, last day, weighted days with contact) in the window.
+
+        A day's weight is the sum of its interactions' weights, capped at 1.
+        """
+        rows = self.db.execute(
+            """WITH days AS (
+                   SELECT contact_id, day, MIN(1.0, SUM(MIN(1.0, 3.0 / audience))) AS weight
+                   FROM interactions WHERE day BETWEEN ? AND ? GROUP BY contact_id, day)
+               SELECT contact_id, MIN(day), MAX(day), SUM(weight) FROM days GROUP BY contact_id""",
+            [first_day, last_day],
+        ).fetchall()
+        return {row[0]: (row[1], row[2], row[3]) for row in rows}
+
+    def latest_interactions(self, last_day: int) -> dict[int, dict[str, Any]]:
+        """contact_id -> the newest interaction on or before `last_day`."""
+        rows = self.db.execute(
+            """SELECT contact_id, MAX(date), day, direction, kind, subject, audience
+               FROM interactions WHERE day <= ? GROUP BY contact_id""",
+            [last_day],
+        ).fetchall()
+        keys = ("date", "day", "direction", "kind", "subject", "audience")
+        return {row[0]: dict(zip(keys, row[1:], strict=True)) for row in rows}
+
+    def latest_subjects(self, last_day: int) -> dict[int, str]:
+        """contact_id -> subject of the newest email with one, on or before `last_day`."""
+        rows = self.db.execute(
+            """SELECT contact_id, MAX(date), subject FROM interactions
+               WHERE day <= ? AND kind = 'email' AND subject IS NOT NULL AND subject != ''
+               GROUP BY contact_id""",
+            [last_day],
+        ).fetchall()
+        return {row[0]: row[2] for row in rows}
+
+    def unanswered_runs(self, last_day: int, minimum: int) -> dict[int, tuple[int, str, str]]:
+        """contact_id -> (count, first, last) of personal emails sent since their last reply.
+
+        A reply is any incoming email or any interaction logged by hand; "personal" means
+        addressed to at most three people.
+        """
+        rows = self.db.execute(
+            """WITH replies AS (
+                   SELECT contact_id, MAX(date) AS date FROM interactions
+                   WHERE day <= ? AND (direction = 'in' OR kind != 'email')
+                   GROUP BY contact_id)
+               SELECT i.contact_id, COUNT(*), MIN(i.date), MAX(i.date)
+               FROM interactions i LEFT JOIN replies r ON r.contact_id = i.contact_id
+               WHERE i.day <= ? AND i.direction = 'out' AND i.kind = 'email' AND i.audience <= 3
+                 AND (r.date IS NULL OR i.date > r.date)
+               GROUP BY i.contact_id HAVING COUNT(*) >= ?""",
+            [last_day, last_day, minimum],
+        ).fetchall()
+        return {row[0]: (row[1], row[2], row[3]) for row in rows}
+
+    # --- summaries ----------------------------------------------------------------------
+
+    def new_summary(self, week: str, token: str, trigger: str, now: datetime) -> None:
+        self.db.execute(
+            "INSERT INTO summaries (week, token, trigger, created_at) VALUES (?, ?, ?, ?)",
+            [week, token, trigger, utc_iso(now)],
+        )
+
+    def mark_summary_sent(self, token: str, now: datetime) -> None:
+        self.db.execute("UPDATE summaries SET sent_at = ? WHERE token = ?", [utc_iso(now), token])
+
+    def summary_for_week(self, week: str, trigger: str) -> dict[str, Any] | None:
+        """The newest summary of `week` made by `trigger`, sent or still pending."""
+        row = self.db.execute(
+            "SELECT token, created_at, sent_at FROM summaries WHERE week = ? AND trigger = ? "
+            "ORDER BY id DESC LIMIT 1",
+            [week, trigger],
+        ).fetchone()
+        return dict(zip(("token", "created_at", "sent_at"), row, strict=True)) if row else None
+
+    def last_summary(self) -> dict[str, Any] | None:
+        row = self.db.execute(
+            "SELECT week, token, trigger, created_at, sent_at FROM summaries "
+            "WHERE sent_at IS NOT NULL ORDER BY sent_at DESC, id DESC LIMIT 1"
+        ).fetchone()
+        keys = ("week", "token", "trigger", "created_at", "sent_at")
+        return dict(zip(keys, row, strict=True)) if row else None
+
+    def summary_tokens_since(self, since: datetime) -> set[str]:
+        rows = self.db.execute(
+            "SELECT token FROM summaries WHERE created_at >= ?", [utc_iso(since)]
+        ).fetchall()
+        return {row[0] for row in rows}
+
+    # --- small key/value state ----------------------------------------------------------
+
+    def get_meta(self, key: str) -> str | None:
+        row = self.db.execute("SELECT value FROM meta WHERE key = ?", [key]).fetchone()
+        return row[0] if row else None
+
+    def set_meta(self, key: str, value: str | None) -> None:
+        self.db.execute(
+            "INSERT INTO meta (key, value) VALUES (?, ?) "
+            "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
+            [key, value],
+        )
+
+
+def day_number(moment: datetime) -> int:
+    """Days since 1970-01-01 in UTC: the unit every analysis aggregate counts in."""
+    return (as_utc(moment).date() - EPOCH).days
+
+
+def _check_magic(path: Path) -> None:
+    try:
+        with open(path, "rb") as handle:
+            header = handle.read(len(SQLITE_MAGIC))
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot read: {exc.strerror}") from None
+    if header != SQLITE_MAGIC:
+        raise StoreError(f"{path}: is not a SQLite database; refusing to touch it")
+
+
+def _create_private_file(path: Path) -> None:
+    try:
+        path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+        fd = os.open(path, os.O_WRONLY | os.O_CREAT, 0o600)
+        os.close(fd)
+    except OSError as exc:
+        raise StoreError(f"{path}: cannot create database: {exc.strerror}") from None

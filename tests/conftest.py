@@ -1,0 +1,195 @@
+"""Fixtures with real IMAP (Dovecot, pymap) and SMTP (aiosmtpd) servers on 127.0.0.1.
+
+Test modules import the helpers as top-level modules (`from servers import append`,
+`from mailbuilder import make_message`): this file puts `tests/` on sys.path, since the
+suite runs with --import-mode=importlib.
+"""
+
+from __future__ import annotations
+
+import os
+import sys
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+import pytest
+
+TESTS_DIR = Path(__file__).resolve().parent
+if str(TESTS_DIR) not in sys.path:
+    sys.path.insert(0, str(TESTS_DIR))
+
+from servers import (  # noqa: E402  (needs the sys.path entry above)
+    DovecotServer,
+    ImapServer,
+    PymapPool,
+    PymapServer,
+    SmtpServer,
+    dovecot_available,
+    wait_for_background_stops,
+)
+
+DOVECOT_FIXTURES = frozenset(
+    {"dovecot", "dovecot_all_mail", "dovecot_tls", "smtp_server", "smtp_server_tls",
+     "smtp_server_starttls"}
+)  # fmt: skip
+
+
+def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
+    """Mark every test that uses a Dovecot fixture, so `-m "not dovecot"` deselects them."""
+    for item in items:
+        if DOVECOT_FIXTURES & set(getattr(item, "fixturenames", ())):
+            item.add_marker(pytest.mark.dovecot)
+
+
+def require_dovecot() -> None:
+    """Skip without Dovecot, or fail if KITHKIN_REQUIRE_DOVECOT=1 (as CI sets it)."""
+    if dovecot_available():
+        return
+    message = "dovecot not installed (apt-get install dovecot-imapd); pymap tests still run"
+    if os.environ.get("KITHKIN_REQUIRE_DOVECOT") == "1":
+        pytest.fail(f"{message}; KITHKIN_REQUIRE_DOVECOT=1 requires it")
+    pytest.skip(message)
+
+
+@pytest.fixture
+def needs_dovecot() -> None:
+    """For tests that run Dovecot themselves: skip (or fail) as the fixtures would."""
+    require_dovecot()
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _finish_background_stops() -> Iterator[None]:
+    yield
+    wait_for_background_stops()
+
+
+def _dovecot(**options: bool) -> Iterator[DovecotServer]:
+    require_dovecot()
+    server = DovecotServer(**options)
+    try:
+        server.start()
+        yield server
+    finally:
+        # Dovecot takes about a second to shut down; let that happen behind the next test.
+        server.close(wait=False)
+
+
+@pytest.fixture
+def dovecot() -> Iterator[DovecotServer]:
+    """A fresh Dovecot with one user, empty INBOX and `Sent` (\\Sent)."""
+    yield from _dovecot()
+
+
+@pytest.fixture
+def dovecot_all_mail() -> Iterator[DovecotServer]:
+    """Like `dovecot`, plus an `All Mail` folder with \\All."""
+    yield from _dovecot(all_mail=True)
+
+
+@pytest.fixture
+def dovecot_tls() -> Iterator[DovecotServer]:
+    """Like `dovecot`, plus STARTTLS on `port` and implicit TLS on `tls_port`; trust `ca_file`."""
+    yield from _dovecot(tls=True)
+
+
+@pytest.fixture(scope="session")
+def _pymap_pool() -> Iterator[PymapPool]:
+    pool = PymapPool()
+    yield pool
+    pool.close()
+
+
+@pytest.fixture
+def pymap_server(_pymap_pool: PymapPool) -> Iterator[PymapServer]:
+    """A fresh pymap (in-memory) with one user, empty INBOX and a plain `Sent` folder."""
+    server = _pymap_pool.take()
+    try:
+        yield server
+    finally:
+        server.close()
+
+
+@pytest.fixture(
+    params=[pytest.param("dovecot", marks=pytest.mark.dovecot), "pymap"],
+    ids=["dovecot", "pymap"],
+)
+def imap_server(request: pytest.FixtureRequest) -> ImapServer:
+    """Each test using this runs twice: against `dovecot` and against `pymap_server`."""
+    name = "dovecot" if request.param == "dovecot" else "pymap_server"
+    server: ImapServer = request.getfixturevalue(name)
+    return server
+
+
+@pytest.fixture
+def smtp_server(dovecot: DovecotServer) -> Iterator[SmtpServer]:
+    """Plain SMTP with optional AUTH (the `dovecot` user's credentials), delivering to
+    `dovecot`'s INBOX; `messages` records each envelope."""
+    with SmtpServer(dovecot) as server:
+        yield server
+
+
+@pytest.fixture
+def smtp_server_tls(dovecot_tls: DovecotServer) -> Iterator[SmtpServer]:
+    """SMTP over implicit TLS (SMTP_SSL), delivering to `dovecot_tls`'s INBOX; trust `ca_file`."""
+    with SmtpServer(dovecot_tls, tls="implicit", tls_files=dovecot_tls.tls_files) as server:
+        yield server
+
+
+@pytest.fixture
+def smtp_server_starttls(dovecot_tls: DovecotServer) -> Iterator[SmtpServer]:
+    """SMTP that requires STARTTLS, delivering to `dovecot_tls`'s INBOX; trust `ca_file`."""
+    with SmtpServer(dovecot_tls, tls="starttls", tls_files=dovecot_tls.tls_files) as server:
+        yield server
+
+
+# --- the CLI, with a private home ------------------------------------------------------------
+
+KITHKIN_ENV = (
+    "KITHKIN_CONFIG",
+    "CREDENTIALS_DIRECTORY",
+    "NOTIFY_SOCKET",
+    "WATCHDOG_USEC",
+    "WATCHDOG_PID",
+    "STATE_DIRECTORY",
+    "JOURNAL_STREAM",
+    "INVOCATION_ID",
+)
+
+
+@pytest.fixture(autouse=True)
+def kithkin_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    """Every test gets its own XDG config and data directories; nothing touches the real home."""
+    home = tmp_path / "home"
+    monkeypatch.setenv("XDG_CONFIG_HOME", str(home / "config"))
+    monkeypatch.setenv("XDG_DATA_HOME", str(home / "data"))
+    for name in KITHKIN_ENV:
+        monkeypatch.delenv(name, raising=False)
+    return home
+
+
+@dataclass
+class CliResult:
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr
+
+
+@pytest.fixture
+def run_cli(kithkin_home: Path) -> Callable[..., CliResult]:
+    """Run `kithkin ARGS...` in-process (click's runner) and return its exit code and output."""
+    from click.testing import CliRunner
+
+    from kithkin.daemon.cli import cli
+
+    def run(*args: str, input: str | None = None) -> CliResult:
+        result = CliRunner().invoke(cli, list(args), input=input, prog_name="kithkin")
+        if result.exception and not isinstance(result.exception, SystemExit):
+            raise result.exception
+        return CliResult(result.exit_code, result.stdout, result.stderr)
+
+    return run
