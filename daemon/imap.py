@@ -79,7 +79,7 @@ def describe_failure(exc: BaseException) -> str:
     if isinstance(exc, TimeoutError | socket.timeout):
         return "timed out"
     if isinstance(exc, exceptions.LoginError):
-        return "login failed (wrong username or password?)"
+        return "the server refused the username or password"
     if isinstance(exc, OSError):
         return exc.strerror or str(exc) or type(exc).__name__
     text = str(exc).strip() or type(exc).__name__
@@ -114,18 +114,19 @@ class Mailbox:
         except NETWORK_ERRORS as exc:
             raise MailboxError(f"{where}: cannot connect: {describe_failure(exc)}") from None
         client.normalise_times = False
+        with suppress(OSError):  # imapclient writes a command in pieces: do not wait on ACKs
+            client.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+        step = "STARTTLS"
         try:
             if config.security == "starttls":
                 client.starttls(tls_context(config.ca_file))
+            step = "login"
             if config.auth == "xoauth2":
                 client.oauth2_login(config.username, secret)
             else:
                 client.login(config.username, secret)
         except NETWORK_ERRORS as exc:
             _close_quietly(client)
-            step = "STARTTLS" if config.security == "starttls" and "TLS" in str(exc) else "login"
-            if isinstance(exc, exceptions.LoginError):
-                step = "login"
             raise MailboxError(f"{where}: {step} failed: {describe_failure(exc)}") from None
         return cls(client, config)
 
