@@ -23,11 +23,15 @@ from kithkin.parsers.addresses import ascii_address
 SUMMARY_HEADER = "X-Kithkin-Summary"
 MESSAGE_ID_DOMAIN = "kithkin.invalid"
 _CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+_SCHEME = re.compile(r"\b([a-z][a-z0-9+.-]*:)//", re.IGNORECASE)
 
 
 def one_line(text: str | None) -> str:
-    """Control characters (CR, LF, NUL...) become spaces; whitespace is collapsed."""
-    return " ".join(_CONTROL.sub(" ", text or "").split())
+    """Text from other people's mail, made safe to show: control characters (CR, LF, NUL...)
+    become spaces, whitespace is collapsed, and `scheme://` gets an invisible word joiner so
+    no mail client turns it into a link (the summary's only links are mailto:)."""
+    flat = " ".join(_CONTROL.sub(" ", text or "").split())
+    return _SCHEME.sub(lambda m: m.group(1) + "\u2060//", flat)
 
 
 def new_token() -> str:

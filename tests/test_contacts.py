@@ -105,9 +105,7 @@ def test_import_adds_new_addresses_without_overwriting_edits(run_cli, tmp_path: 
 
 def test_import_reports_bad_entries_by_line_and_imports_the_rest(run_cli, tmp_path) -> None:
     broken = tmp_path / "broken.vcf"
-    broken.write_text(
-        "BEGIN:VCARD\nVERSION:3.0\nFN:No Mail\nEND:VCARD\n" + VCARD, encoding="utf-8"
-    )
+    broken.write_text("BEGIN:VCARD\nVERSION:3.0\nFN:No Mail\nEND:VCARD\n" + VCARD, encoding="utf-8")
     result = run_cli("contacts", "import", str(broken))
     assert result.exit_code == 1
     assert f"{broken}:1:" in result.stderr

@@ -1,0 +1,207 @@
+"""The weekly summary as rendered: content, safety, headers, templates, and a real browser."""
+
+from __future__ import annotations
+
+import re
+from datetime import UTC, date, datetime
+from email import message_from_bytes, policy
+from html.parser import HTMLParser
+from pathlib import Path
+
+import pytest
+from chromium import distinct_colours, mean_brightness, render
+
+from kithkin.daemon.analysis import (
+    Awaiting,
+    Birthday,
+    Cadence,
+    Fading,
+    OneSided,
+    Report,
+)
+from kithkin.daemon.store import Contact
+from kithkin.daemon.summary import (
+    SUMMARY_HEADER,
+    build_message,
+    one_line,
+    render_summary,
+    summary_message_id,
+)
+
+NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)
+OWNER = "me@home.example"
+HOSTILE_NAME = 'Eve <script>alert("x")</script> & "Co"'
+HOSTILE_SUBJECT = "Re: hi\r\nBcc: victim@evil.example\r\n\r\n<img src=http://evil.example/p.gif>"
+
+
+def contact(n: int, name: str | None = None) -> Contact:
+    return Contact(n, name or f"Person {n}", (f"p{n}@example.org",))
+
+
+def fading(n: int, name: str | None = None, subject: str | None = "lunch?") -> Fading:
+    return Fading(
+        contact=contact(n, name),
+        last_interaction="2026-10-01T10:00:00Z",
+        last_kind="email",
+        last_direction="out",
+        days_since=53,
+        cadence=Cadence(21, "learned", 17.0, date(2025, 3, 2)),
+        overdue_ratio=53 / 21,
+        closeness=17.0,
+        last_subject=subject,
+    )
+
+
+def full_report() -> Report:
+    return Report(
+        as_of=date(2026, 11, 23),
+        fading=[fading(1, HOSTILE_NAME, HOSTILE_SUBJECT)] + [fading(n) for n in range(2, 11)],
+        awaiting_reply=[Awaiting(contact(20, "Ada"), "2026-11-15T10:00:00Z", 8, HOSTILE_SUBJECT)],
+        one_sided=[OneSided(contact(21, "Bob"), 3, "2026-10-01T10:00:00Z", "2026-11-01T10:00Z")],
+        birthdays=[Birthday(contact(22, "Cy"), "1990-11-30", date(2026, 11, 30), 7, 36)],
+    )
+
+
+def rendered(report: Report | None = None, **kwargs):
+    return render_summary(report or full_report(), owner=OWNER, max_people=7,
+                          token="ab" * 16, **kwargs)  # fmt: skip
+
+
+class Links(HTMLParser):
+    def __init__(self) -> None:
+        super().__init__()
+        self.urls: list[str] = []
+        self.tags: list[str] = []
+
+    def handle_starttag(self, tag, attrs) -> None:
+        self.tags.append(tag)
+        for name, value in attrs:
+            if name in ("href", "src", "action", "background", "poster", "srcset", "data"):
+                self.urls.append(value or "")
+
+
+def assert_no_tracking(html: str) -> None:
+    """No remote images, no pixels, no URLs other than mailto: — in any rendered summary."""
+    parser = Links()
+    parser.feed(html)
+    assert all(url.startswith("mailto:") for url in parser.urls), parser.urls
+    assert not {"img", "script", "iframe", "link", "object", "embed", "form"} & set(parser.tags)
+    assert not re.search(r"url\s*\(|@import|[a-z]+://", html, re.IGNORECASE), html
+
+
+def test_the_summary_lists_people_with_what_is_usual_and_a_way_to_write() -> None:
+    summary = rendered()
+    assert summary.subject == "Kithkin: 10 people to write to, 1 waiting for your reply"
+    text = summary.text
+    assert "Person 2: last in touch 8 weeks ago\n" in text
+    assert "learned: usually every 3 weeks, from 17 exchanges since 2025-03" in text
+    assert "Last subject: lunch?" in text
+    assert "Write: p2@example.org" in text
+    assert "...and 3 more (see `kithkin report`)." in text  # 10 fading, max_people = 7
+    assert "Person 8" not in text
+    assert 'Ada: 8 days, "Re: hi Bcc: victim@evil.example' in text
+    assert "Bob: your last 3 messages since 2026-10-01 got no reply" in text
+    assert "Cy: Monday 30 November (turns 36), in 7 days" in text
+    assert 'href="mailto:p2@example.org"' in summary.html
+
+
+def test_html_is_escaped_and_text_has_no_control_characters() -> None:
+    summary = rendered()
+    assert "<script>" not in summary.html
+    assert "&lt;script&gt;" in summary.html
+    assert "\r" not in summary.text and "Bcc: victim" in summary.text  # one line, no break
+    assert "\nBcc:" not in summary.text
+    assert_no_tracking(summary.html)
+
+
+@pytest.mark.parametrize(
+    "report",
+    [
+        full_report(),
+        Report(as_of=date(2026, 11, 23)),
+        Report(as_of=date(2026, 11, 23), birthdays=full_report().birthdays),
+    ],
+    ids=["full", "empty", "birthdays-only"],
+)
+def test_every_summary_has_no_tracking_and_only_mailto(report: Report) -> None:
+    assert_no_tracking(rendered(report).html)
+
+
+def test_an_empty_week_says_all_good() -> None:
+    summary = rendered(Report(as_of=date(2026, 11, 23)))
+    assert summary.empty
+    assert summary.subject == "Kithkin: all good this week"
+    assert "All good" in summary.text and "All good" in summary.html
+
+
+def test_the_message_has_only_our_headers_whatever_the_subjects_say() -> None:
+    message = build_message(rendered(), owner=OWNER, now=NOW)
+    raw = message.as_bytes(policy=policy.SMTP)
+    parsed = message_from_bytes(raw, policy=policy.default)
+    assert sorted(parsed.keys()) == sorted([
+        "From", "To", "Subject", "Date", "Message-ID", "Auto-Submitted", SUMMARY_HEADER,
+        "MIME-Version", "Content-Type",
+    ])  # fmt: skip
+    assert parsed["To"] == OWNER
+    assert parsed["From"] == f"Kithkin <{OWNER}>"
+    assert parsed["Auto-Submitted"] == "auto-generated"
+    assert parsed["Message-ID"] == summary_message_id("ab" * 16)
+    assert parsed[SUMMARY_HEADER] == "ab" * 16
+    assert b"victim@evil.example" not in raw.split(b"\r\n\r\n", 1)[0]
+    assert parsed.get_content_type() == "multipart/alternative"
+    parts = [part.get_content_type() for part in parsed.iter_parts()]
+    assert parts == ["text/plain", "text/html"]
+
+
+def test_one_line_removes_every_control_character_and_defangs_urls() -> None:
+    assert one_line("a\r\nb\x00c\td\u2028e\x85f") == "a b c d e f"
+    assert one_line("see https://x.example/a") == "see https:\u2060//x.example/a"
+
+
+def test_the_owner_can_override_a_template(tmp_path: Path) -> None:
+    (tmp_path / "summary.txt.j2").write_text("Custom: {{ fading | length }} fading\n")
+    summary = rendered(template_dir=tmp_path)
+    assert summary.text == "Custom: 7 fading\n"
+    assert "Fading: time to write" in summary.html  # not overridden: the shipped one
+
+
+def test_the_default_user_template_directory_is_used(kithkin_home: Path) -> None:
+    directory = kithkin_home / "config" / "kithkin" / "templates"
+    directory.mkdir(parents=True)
+    (directory / "summary.html.j2").write_text("<p>{{ owner }} {{ '<b>' }}</p>")
+    assert rendered().html == "<p>me@home.example &lt;b&gt;</p>"
+
+
+def test_preview_command_writes_the_three_files(run_cli, tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(f'[me]\naddresses = ["{OWNER}"]\n[store]\npath = "{tmp_path / "k.db"}"\n')
+    out = tmp_path / "preview"
+    result = run_cli("--config", str(config), "summary", "--preview", str(out),
+                     "--as-of", "2026-11-23")  # fmt: skip
+    assert result.exit_code == 0, result.output
+    assert sorted(p.name for p in out.iterdir()) == ["summary.eml", "summary.html", "summary.txt"]
+    assert "All good" in (out / "summary.txt").read_text()
+    assert f"HTML preview: {out / 'summary.html'}" in result.stdout
+    both = run_cli("--config", str(config), "summary")
+    assert both.exit_code == 2 and "--preview DIR or --send" in both.stderr
+
+
+def test_chromium_catches_console_errors(tmp_path: Path) -> None:
+    """The check below can fail: a page with a script error is reported."""
+    page = tmp_path / "broken.html"
+    page.write_text("<p>x</p><script>console.error('boom'); nope();</script>")
+    result = render(page, tmp_path / "broken.png")
+    assert any("boom" in line for line in result.console)
+
+
+@pytest.mark.parametrize("report", [full_report(), Report(as_of=date(2026, 11, 23))],
+                         ids=["full", "empty"])  # fmt: skip
+def test_the_html_renders_in_chromium_light_and_dark(tmp_path: Path, report: Report) -> None:
+    page = tmp_path / "summary.html"
+    page.write_text(rendered(report).html, encoding="utf-8")
+    light = render(page, tmp_path / "light.png")
+    dark = render(page, tmp_path / "dark.png", dark=True)
+    assert light.console == [] and dark.console == []
+    assert mean_brightness(light.png) > 200  # a light page...
+    assert mean_brightness(dark.png) < 80  # ...and a dark one, both actually drawn
+    assert distinct_colours(light.png) > 3 and distinct_colours(dark.png) > 3
