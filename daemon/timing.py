@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta, tzinfo
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 
 from kithkin.daemon.config import WEEKDAYS
 
@@ -35,7 +35,7 @@ def _at(day: date, hour: int, minute: int, zone: tzinfo) -> datetime:
     """Wall time on `day` in `zone`; a time skipped by a DST change moves forward past it."""
     naive = datetime.combine(day, time(hour, minute))
     moment = naive.replace(tzinfo=zone)
-    round_trip = moment.astimezone(zone).replace(tzinfo=None)
+    round_trip = moment.astimezone(UTC).astimezone(zone).replace(tzinfo=None)
     if round_trip != naive:  # in a DST gap: use the first valid instant after it
         moment = (naive + timedelta(hours=1)).replace(tzinfo=zone)
     return moment

@@ -1,0 +1,123 @@
+"""Where passwords come from: $CREDENTIALS_DIRECTORY, password_command, the keyring."""
+
+from __future__ import annotations
+
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from kithkin.daemon.config import ServerConfig
+from kithkin.daemon.credentials import get_secret
+from kithkin.daemon.errors import CredentialError
+
+SECRET = "s3cret-Passw0rd-for-tests"
+
+
+def server(**options) -> ServerConfig:
+    base = {"kind": "imap", "host": "imap.example.org", "port": 993, "security": "tls",
+            "username": "me"}  # fmt: skip
+    return ServerConfig(**{**base, **options})
+
+
+@pytest.fixture
+def no_keyring(monkeypatch: pytest.MonkeyPatch) -> None:
+    """What a headless server has: no keyring backend at all."""
+    monkeypatch.setenv("PYTHON_KEYRING_BACKEND", "keyring.backends.fail.Keyring")
+    import keyring
+    import keyring.backends.fail
+
+    monkeypatch.setattr(keyring.core, "_keyring_backend", keyring.backends.fail.Keyring())
+
+
+def test_credentials_directory_comes_first(tmp_path: Path) -> None:
+    (tmp_path / "imap-password").write_text(SECRET + "\n")
+    command = ("sh", "-c", "echo from-command")
+    found = get_secret(server(password_command=command), {"CREDENTIALS_DIRECTORY": str(tmp_path)})
+    assert found == SECRET
+
+
+def test_password_command_output_minus_one_newline() -> None:
+    command = ("printf", "%s\\n\\n", "pass word")
+    assert get_secret(server(password_command=command), {}) == "pass word\n"
+
+
+@pytest.mark.parametrize(
+    ("command", "message"),
+    [
+        (("false",), "exited with status 1"),
+        (("/nonexistent/pass",), "not found"),
+        (("true",), "printed nothing"),
+    ],
+)
+def test_a_failing_password_command_is_one_clear_line(command, message) -> None:
+    with pytest.raises(CredentialError, match=message) as caught:
+        get_secret(server(password_command=command), {})
+    assert "\n" not in str(caught.value)
+
+
+def test_a_password_command_never_leaks_its_stderr() -> None:
+    command = ("sh", "-c", f"echo {SECRET} >&2; exit 3")
+    with pytest.raises(CredentialError) as caught:
+        get_secret(server(password_command=command), {})
+    assert SECRET not in str(caught.value)
+
+
+def test_without_any_source_the_error_says_what_was_tried(no_keyring) -> None:
+    with pytest.raises(CredentialError) as caught:
+        get_secret(server(), {})
+    text = str(caught.value)
+    assert "$CREDENTIALS_DIRECTORY (not set)" in text
+    assert "password_command (not configured)" in text
+    assert "keyring (no keyring backend on this system)" in text
+    assert "kithkin credentials set imap" in text
+
+
+def test_the_keyring_is_used_when_it_has_the_password(monkeypatch) -> None:
+    import keyring
+    from keyring.backend import KeyringBackend
+
+    class Memory(KeyringBackend):
+        priority = 1
+
+        def __init__(self) -> None:
+            super().__init__()
+            self.store: dict[tuple[str, str], str] = {}
+
+        def get_password(self, service, username):
+            return self.store.get((service, username))
+
+        def set_password(self, service, username, password):
+            self.store[(service, username)] = password
+
+        def delete_password(self, service, username):
+            self.store.pop((service, username), None)
+
+    monkeypatch.setattr(keyring.core, "_keyring_backend", Memory())
+    from kithkin.daemon.credentials import store_in_keyring
+
+    store_in_keyring(server(), SECRET)
+    assert get_secret(server(), {}) == SECRET
+
+
+def test_headless_cli_gives_the_message_not_a_traceback(tmp_path: Path) -> None:
+    config = tmp_path / "config.toml"
+    config.write_text(
+        '[imap]\nhost = "127.0.0.1"\nsecurity = "none"\nusername = "me"\n'
+        '[me]\naddresses = ["me@example.org"]\n'
+        f'[store]\npath = "{tmp_path / "k.db"}"\n'
+    )
+    env = {**os.environ, "PYTHON_KEYRING_BACKEND": "keyring.backends.fail.Keyring",
+           "XDG_DATA_HOME": str(tmp_path), "XDG_CONFIG_HOME": str(tmp_path)}  # fmt: skip
+    env.pop("CREDENTIALS_DIRECTORY", None)
+    for args in (["sync"], ["credentials", "set", "imap"]):
+        result = subprocess.run(
+            [sys.executable, "-m", "kithkin.daemon", "--config", str(config), *args],
+            env=env, input="pw\n", capture_output=True, text=True, check=False,
+        )  # fmt: skip
+        assert result.returncode == 1, result.stderr
+        assert "Traceback" not in result.stderr
+        assert result.stderr.count("\n") == 1
+        assert "keyring" in result.stderr
