@@ -107,9 +107,16 @@ def cli(ctx: click.Context, config_path: Path | None, verbose: int) -> None:
 
 
 def register_commands() -> None:
-    from kithkin.daemon import cli_contacts, cli_report, cli_service, cli_setup, cli_sync
+    from kithkin.daemon import (
+        cli_contacts,
+        cli_people,
+        cli_report,
+        cli_service,
+        cli_setup,
+        cli_sync,
+    )
 
-    for module in (cli_setup, cli_contacts, cli_sync, cli_report, cli_service):
+    for module in (cli_setup, cli_contacts, cli_sync, cli_people, cli_report, cli_service):
         module.register(cli)
 
 

@@ -106,7 +106,7 @@ def summary(app: App, preview_dir: Path | None, send: bool, as_of: str | None) -
         else:
             click.echo(f'Sent "{outcome.subject}" to {app.config.summary_recipient()}.')
         return
-    rendered = weekly.prepare(app.store, app.config, day, new_token())
+    rendered, _extras = weekly.prepare(app.store, app.config, day, new_token())
     message = build_message(rendered, owner=app.config.summary_recipient(), now=app.clock())
     assert preview_dir is not None
     preview_dir.mkdir(parents=True, exist_ok=True)

@@ -53,6 +53,7 @@ def status_data(app: App) -> dict[str, Any]:
         "last_summary": {"week": last["week"], "sent_at": last["sent_at"]} if last else None,
         "contacts": len(store.contacts()),
         "pending_backfill": len(store.pending_backfill()),
+        "replies": store.recent_replies(),
     }
 
 
@@ -90,6 +91,14 @@ def status(app: App, as_json: bool) -> None:
         f"Next summary: {data['next_summary_at']}"
         + (f" (last sent {last['sent_at']}, {last['week']})" if last else "")
     )
+    for reply in data["replies"]:
+        click.echo(f"Reply of {reply['received_at']}:")
+        if reply.get("ignored"):
+            click.echo(f"  ignored: {reply['ignored']}")
+        for line in reply.get("applied", []):
+            click.echo(f"  done: {line}")
+        for line, reason in reply.get("not_understood", []):
+            click.echo(f"  not understood: {line} ({reason})")
     if data["pending_backfill"]:
         click.echo(f"{data['pending_backfill']} new address(es) to look up at the next sync")
 

@@ -127,30 +127,23 @@ def sync(app: App, backfill: bool, quiet: bool) -> None:
 def interactions(app: App, name: str | None, as_json: bool, limit: int) -> None:
     """List logged interactions, newest first; all of them or one person's.
 
-    NAME is a name, an unambiguous prefix, or an address.
+    NAME is a name, an unambiguous prefix, or an address. Emails are synced; calls,
+    meetings and other entries are the ones you logged with `kithkin log` (remove one with
+    `kithkin unlog ID`).
     """
     contact_id = book.resolve_contact(app.store, name).id if name else None
-    rows = app.store.interactions(contact_id)
-    if limit > 0:
-        rows = rows[:limit]
+    rows = app.store.interactions(contact_id, limit=limit)
     if as_json:
-        print_json(
-            [
-                {
-                    key: row[key]
-                    for key in ("contact", "date", "direction", "message_id", "subject", "kind")
-                }
-                for row in rows
-            ]
-        )
+        keys = ("id", "contact", "date", "kind", "direction", "message_id", "subject", "note")
+        print_json([{key: row[key] for key in keys} for row in rows])
         return
     if not rows:
         click.echo("Nothing logged yet." if not name else "Nothing logged with them yet.")
         return
     for row in rows:
-        arrow = {"in": "<-", "out": "->"}.get(row["direction"] or "", "--")
-        subject = row["subject"] or ""
-        click.echo(f"{row['date'][:10]}  {arrow}  {row['contact']:<20}  {subject}")
+        what = {"in": "<- email", "out": "-> email"}.get(row["direction"] or "", row["kind"])
+        text = row["subject"] or row["note"] or ""
+        click.echo(f"#{row['id']:<6} {row['date'][:10]}  {what:<8}  {row['contact']:<20}  {text}")
 
 
 def register(group: click.Group) -> None:

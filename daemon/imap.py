@@ -32,6 +32,7 @@ log = logging.getLogger("kithkin.imap")
 HEADER_ITEM = "BODY.PEEK[HEADER.FIELDS ({})]".format(" ".join(HEADER_FIELDS))
 SEARCH_WINDOW = 50_000  # UIDs per UID SEARCH: keeps each response line far below imaplib's 1 MB
 FETCH_BATCH = 500  # UIDs per UID FETCH: about 3.5 KB of command line
+BODY_LIMIT = 256 * 1024  # bytes of a reply to a summary read at most
 T = TypeVar("T")
 
 
@@ -261,6 +262,34 @@ class Mailbox:
             internaldate = data.get(b"INTERNALDATE")
             fetched.append(FetchedHeader(uid, header, internaldate))
         return fetched
+
+    def fetch_bodies(self, uids: list[int]) -> dict[int, bytes]:
+        """The first BODY_LIMIT bytes of whole messages, read-only (BODY.PEEK).
+
+        Only ever called for the owner's own replies to a summary; the command record names
+        the UIDs so tests can check no other body is read.
+        """
+        if not uids:
+            return {}
+        item = f"BODY.PEEK[]<0.{BODY_LIMIT}>"
+        response = self._call(
+            "UID FETCH",
+            f"UID FETCH {','.join(str(uid) for uid in sorted(uids))} ({item})",
+            lambda: self.client.fetch(uids, [item]),
+        )
+        bodies = {}
+        for uid, data in response.items():
+            body = next(
+                (
+                    value
+                    for key, value in data.items()
+                    if isinstance(key, bytes) and key.startswith(b"BODY[]")
+                ),
+                None,
+            )
+            if isinstance(body, bytes):
+                bodies[uid] = body
+        return bodies
 
     def noop(self) -> None:
         self._call("NOOP", "NOOP", self.client.noop)

@@ -102,6 +102,32 @@ def _0003(db: Database) -> None:
     )
 
 
+@migrations(name="0004_manual_interactions_notes_replies")
+def _0004(db: Database) -> None:
+    """Calls and meetings logged by hand (with a note), dated notes per person, and the
+    owner's replies to summaries (applied once each, with what came of them)."""
+    _run(
+        db,
+        "ALTER TABLE interactions ADD COLUMN note TEXT",
+        """CREATE TABLE notes (
+            id INTEGER PRIMARY KEY,
+            contact_id INTEGER NOT NULL REFERENCES contacts (id) ON DELETE CASCADE,
+            date TEXT NOT NULL,
+            text TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )""",
+        "CREATE INDEX notes_contact_date ON notes (contact_id, date)",
+        """CREATE TABLE replies (
+            message_key TEXT PRIMARY KEY,
+            token TEXT,
+            received_at TEXT NOT NULL,
+            applied_at TEXT NOT NULL,
+            results TEXT NOT NULL,
+            reported_in TEXT
+        )""",
+    )
+
+
 def schema_version() -> int:
     """The `user_version` this code writes: the number of migrations it knows."""
     return len(migrations._migrations)

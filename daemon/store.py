@@ -71,6 +71,7 @@ class NewInteraction:
     subject: str | None
     audience: int = 1
     kind: str = "email"
+    note: str | None = None
 
 
 @contextmanager
@@ -419,8 +420,8 @@ class Store:
         for row in rows:
             added += self.db.execute(
                 """INSERT INTO interactions (contact_id, kind, direction, date, day,
-                       message_key, message_id, subject, audience)
-                   SELECT ?,?,?,?,?,?,?,?,? WHERE EXISTS (SELECT 1 FROM contacts WHERE id = ?)
+                       message_key, message_id, subject, audience, note)
+                   SELECT ?,?,?,?,?,?,?,?,?,? WHERE EXISTS (SELECT 1 FROM contacts WHERE id = ?)
                    ON CONFLICT (contact_id, message_key) DO NOTHING""",
                 [
                     row.contact_id,
@@ -432,45 +433,141 @@ class Store:
                     row.message_id,
                     row.subject,
                     max(1, row.audience),
+                    row.note,
                     row.contact_id,
                 ],
             ).rowcount
         return added
 
-    def commit_batch(self, rows: Iterable[NewInteraction], folder: FolderState) -> int:
-        """One transaction: the batch's interactions and the folder cursor that covers them."""
-        with self.db.atomic():
-            added = self.add_interactions(rows)
-            self.save_folder(
-                FolderState(
-                    **{**folder.__dict__, "interactions_logged": folder.interactions_logged + added}
-                )
-            )
-        return added
-
-    def interactions(self, contact_id: int | None = None) -> list[dict[str, Any]]:
+    def interactions(self, contact_id: int | None = None, limit: int = 0) -> list[dict[str, Any]]:
         where, params = ("WHERE i.contact_id = ?", [contact_id]) if contact_id else ("", [])
+        limit_sql = f"LIMIT {int(limit)}" if limit > 0 else ""
         rows = self.db.execute(
-            f"""SELECT i.id, c.name, i.date, i.direction, i.message_id, i.subject, i.kind
+            f"""SELECT i.id, c.name, i.date, i.direction, i.message_id, i.subject, i.kind,
+                   i.note, i.audience
                 FROM interactions i JOIN contacts c ON c.id = i.contact_id {where}
-                ORDER BY i.date DESC, i.id DESC""",
+                ORDER BY i.date DESC, i.id DESC {limit_sql}""",
             params,
         ).fetchall()
-        keys = ("id", "contact", "date", "direction", "message_id", "subject", "kind")
+        keys = (
+            "id",
+            "contact",
+            "date",
+            "direction",
+            "message_id",
+            "subject",
+            "kind",
+            "note",
+            "audience",
+        )
         return [dict(zip(keys, row, strict=True)) for row in rows]
+
+    def interaction(self, interaction_id: int) -> dict[str, Any] | None:
+        row = self.db.execute(
+            "SELECT id, contact_id, kind, date, message_key FROM interactions WHERE id = ?",
+            [interaction_id],
+        ).fetchone()
+        keys = ("id", "contact_id", "kind", "date", "message_key")
+        return dict(zip(keys, row, strict=True)) if row else None
+
+    def delete_interaction(self, interaction_id: int) -> None:
+        with self.db.atomic():
+            self.db.execute("DELETE FROM interactions WHERE id = ?", [interaction_id])
+
+    def interaction_counts(self, contact_id: int) -> dict[str, int]:
+        """How many interactions of each kind: email_in, email_out, call, meeting..."""
+        rows = self.db.execute(
+            """SELECT CASE WHEN kind = 'email' THEN 'email_' || direction ELSE kind END, count(*)
+               FROM interactions WHERE contact_id = ? GROUP BY 1""",
+            [contact_id],
+        ).fetchall()
+        return dict(rows)
+
+    # --- notes --------------------------------------------------------------------------
+
+    def add_note(self, contact_id: int, text: str, day: date, now: datetime) -> int:
+        with self.db.atomic():
+            cursor = self.db.execute(
+                "INSERT INTO notes (contact_id, date, text, created_at) VALUES (?, ?, ?, ?)",
+                [contact_id, day.isoformat(), text, utc_iso(now)],
+            )
+        return cursor.lastrowid
+
+    def notes(self, contact_id: int) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT id, date, text FROM notes WHERE contact_id = ? ORDER BY date DESC, id DESC",
+            [contact_id],
+        ).fetchall()
+        return [dict(zip(("id", "date", "text"), row, strict=True)) for row in rows]
+
+    def latest_notes(self) -> dict[int, tuple[str, str]]:
+        """contact_id -> (date, text) of their newest note."""
+        rows = self.db.execute(
+            """SELECT contact_id, date, text FROM notes n WHERE id = (
+                   SELECT id FROM notes WHERE contact_id = n.contact_id
+                   ORDER BY date DESC, id DESC LIMIT 1)"""
+        ).fetchall()
+        return {row[0]: (row[1], row[2]) for row in rows}
+
+    # --- replies to summaries -------------------------------------------------------------
+
+    def reply_seen(self, message_key: str) -> bool:
+        return bool(
+            self.db.execute("SELECT 1 FROM replies WHERE message_key = ?", [message_key]).fetchone()
+        )
+
+    def record_reply(
+        self,
+        message_key: str,
+        token: str | None,
+        received: datetime,
+        results: dict[str, Any],
+        now: datetime,
+    ) -> None:
+        self.db.execute(
+            "INSERT INTO replies (message_key, token, received_at, applied_at, results) "
+            "VALUES (?, ?, ?, ?, ?)",
+            [message_key, token, utc_iso(received), utc_iso(now), json.dumps(results)],
+        )
+
+    def unreported_replies(self) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT message_key, received_at, results FROM replies WHERE reported_in IS NULL "
+            "ORDER BY received_at, message_key"
+        ).fetchall()
+        return [
+            {"message_key": row[0], "received_at": row[1], **json.loads(row[2])} for row in rows
+        ]
+
+    def recent_replies(self, limit: int = 5) -> list[dict[str, Any]]:
+        rows = self.db.execute(
+            "SELECT received_at, results FROM replies ORDER BY received_at DESC LIMIT ?", [limit]
+        ).fetchall()
+        return [{"received_at": row[0], **json.loads(row[1])} for row in rows]
+
+    def mark_replies_reported(self, message_keys: Iterable[str], token: str) -> None:
+        with self.db.atomic():
+            for key in message_keys:
+                self.db.execute(
+                    "UPDATE replies SET reported_in = ? WHERE message_key = ?", [token, key]
+                )
 
     # --- analysis aggregates -----------------------------------------------------------
     # A message's weight is min(1, 3 / audience): mail to at most three people counts fully,
     # mail to N > 3 people counts 3/N. Manual entries have audience 1.
 
-    def history_stats(self, first_day: int, last_day: int) -> dict[int, tuple[int, int, float]]:
+    def history_stats(
+        self, first_day: int, last_day: int, *, weighted: bool = True
+    ) -> dict[int, tuple[int, int, float]]:
         """contact_id -> (first day, last day, weighted days with contact) in the window.
 
-        A day's weight is the sum of its interactions' weights, capped at 1.
+        A day's weight is the sum of its interactions' weights, capped at 1 (or simply 1 with
+        weighted=False).
         """
+        weight = "MIN(1.0, SUM(MIN(1.0, 3.0 / audience)))" if weighted else "1.0"
         rows = self.db.execute(
-            """WITH days AS (
-                   SELECT contact_id, day, MIN(1.0, SUM(MIN(1.0, 3.0 / audience))) AS weight
+            f"""WITH days AS (
+                   SELECT contact_id, day, {weight} AS weight
                    FROM interactions WHERE day BETWEEN ? AND ? GROUP BY contact_id, day)
                SELECT contact_id, MIN(day), MAX(day), SUM(weight) FROM days GROUP BY contact_id""",
             [first_day, last_day],

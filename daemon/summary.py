@@ -52,6 +52,7 @@ class SummaryExtras:
     commands: list[str] = field(default_factory=list)
     notes: dict[int, tuple[str, str]] = field(default_factory=dict)  # contact id -> (date, text)
     whys: dict[int, str] = field(default_factory=dict)  # contact id -> cadence "why" line
+    reply_keys: list[str] = field(default_factory=list)  # replies reported in this summary
 
 
 @dataclass(frozen=True)

@@ -22,12 +22,13 @@ from typing import Protocol
 
 import idna
 
+from kithkin.daemon import steering
 from kithkin.daemon.dates import utc_iso
 from kithkin.daemon.imap import FETCH_BATCH, FetchedHeader, FolderUnavailable, SearchRefused
 from kithkin.daemon.matching import match
 from kithkin.daemon.store import FolderState, NewInteraction, Store
 from kithkin.parsers.addresses import normalise_address
-from kithkin.parsers.headers import parse_headers
+from kithkin.parsers.headers import MessageFacts, parse_headers
 
 log = logging.getLogger("kithkin.sync")
 
@@ -43,6 +44,7 @@ class MailSource(Protocol):
     def uids_above(self, last_uid: int, uidnext: int | None) -> Iterator[list[int]]: ...
     def search_uids(self, criteria: list, *, charset: str | None = None) -> list[int]: ...
     def fetch_headers(self, uids: list[int]) -> list[FetchedHeader]: ...
+    def fetch_bodies(self, uids: list[int]) -> dict[int, bytes]: ...
 
 
 class Progress(Protocol):
@@ -184,31 +186,40 @@ class Sync:
         if self.should_stop():
             raise Stopped
         rows: list[NewInteraction] = []
+        replies: list[tuple[int, MessageFacts]] = []
         for fetched in self.source.fetch_headers(uids):
-            interactions = self._interactions(fetched)
-            if interactions is None:
+            facts = self._facts(fetched)
+            if facts is None:
                 report.unparseable += 1
-            else:
-                rows.extend(interactions)
+                continue
+            rows.extend(match(facts, self.book, self.me))
+            if advance and steering.looks_like_summary_reply(facts, self.me):
+                replies.append((fetched.uid, facts))
+        answer = self._read_replies(replies)
+        with self.store.atomic():
+            added = self.store.add_interactions(rows)
+            for facts, body, token in answer:
+                if not self.store.reply_seen(facts.message_key):
+                    results = steering.handle_reply(self.store, facts, body, token, self.clock())
+                    log.info("reply to a summary: %s", results)
+            if advance:
+                state = replace(
+                    state,
+                    last_uid=max(state.last_uid, max(uids)),
+                    messages_seen=state.messages_seen + len(uids),
+                    interactions_logged=state.interactions_logged + added,
+                )
+                self.store.save_folder(state)
         if advance:
-            state = replace(
-                state,
-                last_uid=max(state.last_uid, max(uids)),
-                messages_seen=state.messages_seen + len(uids),
-            )
-            added = self.store.commit_batch(rows, state)
-            state = replace(state, interactions_logged=state.interactions_logged + added)
             report.messages += len(uids)
             report.logged += added
         else:
-            with self.store.atomic():
-                added = self.store.add_interactions(rows)
             report.backfilled += added
         self.progress.advance(len(uids), added)
         return state
 
-    def _interactions(self, fetched: FetchedHeader) -> list[NewInteraction] | None:
-        """The message's interactions; None when it cannot be read at all."""
+    def _facts(self, fetched: FetchedHeader) -> MessageFacts | None:
+        """The message's facts; None when it cannot be read at all (or has no date)."""
         if fetched.header is None:
             return None
         try:
@@ -216,9 +227,19 @@ class Sync:
         except Exception:  # one bad message never stops a sync
             log.debug("UID %s: header could not be parsed", fetched.uid, exc_info=True)
             return None
-        if facts.date is None:
-            return None
-        return match(facts, self.book, self.me)
+        return facts if facts.date is not None else None
+
+    def _read_replies(
+        self, candidates: list[tuple[int, MessageFacts]]
+    ) -> list[tuple[MessageFacts, bytes | None, str | None]]:
+        """Bodies of the owner's replies carrying a valid summary token; nothing else."""
+        fresh = [(uid, f) for uid, f in candidates if not self.store.reply_seen(f.message_key)]
+        if not fresh:
+            return []
+        now = self.clock()
+        tokens = {uid: steering.valid_token(facts, self.store, now) for uid, facts in fresh}
+        bodies = self.source.fetch_bodies([uid for uid, token in tokens.items() if token])
+        return [(facts, bodies.get(uid), tokens[uid]) for uid, facts in fresh]
 
     # --- backfill -----------------------------------------------------------------------
 

@@ -45,15 +45,19 @@ def extras_for(store: Store, report: Report) -> SummaryExtras:
     return steering.summary_extras(store, report)
 
 
-def prepare(store: Store, config: Config, as_of: date, token: str) -> RenderedSummary:
+def prepare(
+    store: Store, config: Config, as_of: date, token: str
+) -> tuple[RenderedSummary, SummaryExtras]:
     report = analyse(store, as_of, config.analysis)
-    return render_summary(
+    extras = extras_for(store, report)
+    rendered = render_summary(
         report,
         owner=config.summary_recipient(),
         max_people=config.summary.max_people,
         token=token,
-        extras=extras_for(store, report),
+        extras=extras,
     )
+    return rendered, extras
 
 
 def deliver(message: EmailMessage, config: Config) -> None:
@@ -92,8 +96,8 @@ def send_summary(
     if not existing:
         with store.atomic():
             store.new_summary(week, token, trigger, now)
-    rendered = prepare(store, config, as_of, token)
-    if rendered.empty and not config.summary.send_when_empty:
+    rendered, extras = prepare(store, config, as_of, token)
+    if rendered.empty and not extras.reply_keys and not config.summary.send_when_empty:
         with store.atomic():
             store.mark_summary_sent(token, now)
         return Outcome("empty", week, token, rendered.subject)
@@ -104,6 +108,7 @@ def send_summary(
         deliver(message, config)
     with store.atomic():
         store.mark_summary_sent(token, now)
+        store.mark_replies_reported(extras.reply_keys, token)
     return Outcome("sent", week, token, rendered.subject)
 
 

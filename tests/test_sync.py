@@ -90,7 +90,9 @@ def test_json_shape_of_interactions(setup: Setup) -> None:
     setup.put("INBOX", from_=ADA, to=ME, subject=encoded_word("Grüße"), date=T0,
               message_id="<m1@example.org>")  # fmt: skip
     setup.sync()
-    assert setup.interactions() == [
+    rows = setup.interactions()
+    assert isinstance(rows[0].pop("id"), int)
+    assert rows == [
         {
             "contact": "Ada",
             "date": "2026-03-01T09:30:00Z",
@@ -98,6 +100,7 @@ def test_json_shape_of_interactions(setup: Setup) -> None:
             "message_id": "m1@example.org",
             "subject": "Grüße",
             "kind": "email",
+            "note": None,
         }
     ]
 
