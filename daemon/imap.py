@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import imaplib
 import logging
+import re
 import socket
 import ssl
 from collections.abc import Callable, Iterator
@@ -21,7 +22,9 @@ from datetime import datetime
 from typing import Any, TypeVar
 
 from imapclient import IMAPClient, exceptions
+from imapclient.datetime_util import parse_to_datetime
 from imapclient.imapclient import ALL, SENT, SocketTimeout
+from imapclient.response_parser import parse_fetch_response
 
 from kithkin.daemon.config import ImapConfig
 from kithkin.daemon.errors import MailboxError
@@ -48,7 +51,17 @@ class FolderStatus:
 class FetchedHeader:
     uid: int
     header: bytes | None  # None when the server sent no header section for this UID
-    internaldate: datetime | None
+    internaldate_value: datetime | bytes | None  # bytes: as sent, parsed only when needed
+
+    @property
+    def internaldate(self) -> datetime | None:
+        value = self.internaldate_value
+        if isinstance(value, bytes):
+            try:
+                return parse_to_datetime(value, normalise=False)
+            except ValueError:
+                return None
+        return value
 
 
 class FolderUnavailable(MailboxError):
@@ -240,28 +253,35 @@ class Mailbox:
             raise MailboxError(f"{self.where}: UID SEARCH: {describe_failure(exc)}") from None
 
     def fetch_headers(self, uids: list[int]) -> list[FetchedHeader]:
-        """Header fields and INTERNALDATE for integer UIDs, in UID order. Never sets \\Seen."""
+        """Header fields and INTERNALDATE for integer UIDs, in UID order. Never sets \\Seen.
+
+        The usual response shape (one header literal per message) is read by a fast path;
+        anything else goes through imapclient's general parser, on the same response.
+        """
         if not uids:
             return []
-        response = self._call(
-            "UID FETCH",
-            f"UID FETCH {len(uids)} messages ({HEADER_ITEM} INTERNALDATE)",
-            lambda: self.client.fetch(uids, [HEADER_ITEM, "INTERNALDATE"]),
-        )
-        fetched = []
-        for uid in sorted(response):
-            data = response[uid]
-            header = next(
-                (
-                    value
-                    for key, value in data.items()
-                    if isinstance(key, bytes) and key.startswith(b"BODY[HEADER.FIELDS")
-                ),
-                None,
-            )
-            internaldate = data.get(b"INTERNALDATE")
-            fetched.append(FetchedHeader(uid, header, internaldate))
-        return fetched
+        self.commands.append(f"UID FETCH {len(uids)} messages ({HEADER_ITEM} INTERNALDATE)")
+        with self._guard("UID FETCH"):
+            data = self._raw_fetch(uids)
+            if isinstance(data, dict):
+                return _from_parsed(data, set(uids))
+            fast = fast_fetch_headers(data, set(uids))
+            if fast is not None:
+                return fast
+            return _from_parsed(parse_fetch_response(data, False, True), set(uids))
+
+    def _raw_fetch(self, uids: list[int]) -> list[Any] | dict[int, Any]:
+        """imaplib's untagged FETCH data; or imapclient's parsed dict if its internals moved."""
+        imap = getattr(self.client, "_imap", None)
+        if imap is None or not hasattr(imap, "_command_complete"):
+            return self.client.fetch(uids, [HEADER_ITEM, "INTERNALDATE"])
+        tag = imap._command("UID", "FETCH", ",".join(str(u) for u in uids),
+                            f"({HEADER_ITEM} INTERNALDATE)")  # fmt: skip
+        typ, data = imap._command_complete("FETCH", tag)
+        if typ != "OK":
+            raise imaplib.IMAP4.error(f"FETCH failed: {data[0]!r}"[:200])
+        _typ, data = imap._untagged_response(typ, data, "FETCH")
+        return data
 
     def fetch_bodies(self, uids: list[int]) -> dict[int, bytes]:
         """The first BODY_LIMIT bytes of whole messages, read-only (BODY.PEEK).
@@ -296,6 +316,61 @@ class Mailbox:
 
     def logout(self) -> None:
         _close_quietly(self.client)
+
+
+_FETCH_HEAD = re.compile(rb"\d+ \((.*)\{(\d+)\}", re.DOTALL)
+_FETCH_UID = re.compile(rb"\bUID (\d+)")
+_FETCH_DATE = re.compile(rb'\bINTERNALDATE "([^"]*)"')
+
+
+def fast_fetch_headers(data: list[Any], wanted: set[int]) -> list[FetchedHeader] | None:
+    """Read `(head, literal), tail` items of a header FETCH without imapclient's lexer.
+
+    Returns None as soon as anything looks unusual (no literal, a literal that is not the
+    header section, no UID), so the caller can use the general parser instead.
+    """
+    found: dict[int, FetchedHeader] = {}
+    index = 0
+    while index < len(data):
+        item = data[index]
+        if not isinstance(item, tuple) or len(item) != 2:
+            return None
+        head, literal = item
+        match = _FETCH_HEAD.fullmatch(head)
+        if match is None:
+            return None
+        before = match.group(1)
+        if not before.rstrip().endswith(b"]") or before.rfind(b"BODY[HEADER.FIELDS") < 0:
+            return None
+        tail = data[index + 1] if index + 1 < len(data) else b""
+        if not isinstance(tail, bytes) or b"{" in tail:
+            return None
+        attributes = before + b" " + tail
+        uid = _FETCH_UID.search(attributes)
+        if uid is None:
+            return None
+        date = _FETCH_DATE.search(attributes)
+        number = int(uid.group(1))
+        if number in wanted:
+            found[number] = FetchedHeader(number, literal, date.group(1) if date else None)
+        index += 2
+    return [found[uid] for uid in sorted(found)]
+
+
+def _from_parsed(response: dict[int, Any], wanted: set[int]) -> list[FetchedHeader]:
+    fetched = []
+    for uid in sorted(uid for uid in response if uid in wanted):
+        data = response[uid]
+        header = next(
+            (
+                value
+                for key, value in data.items()
+                if isinstance(key, bytes) and key.startswith(b"BODY[HEADER.FIELDS")
+            ),
+            None,
+        )
+        fetched.append(FetchedHeader(uid, header, data.get(b"INTERNALDATE")))
+    return fetched
 
 
 def _close_quietly(client: IMAPClient) -> None:

@@ -11,7 +11,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 
 from kithkin.daemon.store import NewInteraction
-from kithkin.parsers.headers import MessageFacts
+from kithkin.parsers.headers import Mailbox, MessageFacts
 
 BULK_PRECEDENCE = frozenset({"bulk", "list", "junk"})
 
@@ -26,20 +26,27 @@ def is_excluded(facts: MessageFacts) -> bool:
     )
 
 
+def involved(
+    senders: set[str], recipients: set[str], book: Mapping[str, int], me: frozenset[str]
+) -> tuple[str, set[int]]:
+    """(direction, contact ids) a message's addresses make; no ids when it is no interaction."""
+    if senders & me:
+        return "out", {book[address] for address in recipients - me if address in book}
+    if recipients & me:
+        return "in", {book[address] for address in senders if address in book}
+    return "", set()
+
+
+def addresses(mailboxes: tuple[Mailbox, ...]) -> set[str]:
+    return {mailbox.address for mailbox in mailboxes}
+
+
 def match(facts: MessageFacts, book: Mapping[str, int], me: frozenset[str]) -> list[NewInteraction]:
     if facts.date is None or is_excluded(facts):
         return []
-    senders = {mailbox.address for mailbox in facts.from_}
-    recipients = {mailbox.address for mailbox in facts.recipients}
-    if senders & me:
-        direction = "out"
-        others = recipients - me
-        contact_ids = {book[address] for address in others if address in book}
-    elif recipients & me:
-        direction = "in"
-        contact_ids = {book[address] for address in senders if address in book}
-    else:
-        return []
+    senders = addresses(facts.from_)
+    recipients = addresses(facts.recipients)
+    direction, contact_ids = involved(senders, recipients, book, me)
     audience = max(1, len(recipients - senders))
     return [
         NewInteraction(

@@ -23,7 +23,7 @@ from kithkin.daemon.dates import parse_date, parse_days, parse_duration
 from kithkin.daemon.errors import KithkinError, UsageError
 from kithkin.daemon.store import Contact, NewInteraction, Store
 from kithkin.daemon.summary import MESSAGE_ID_DOMAIN, SummaryExtras
-from kithkin.parsers.headers import MessageFacts
+from kithkin.parsers.headers import HeaderBlock, MessageFacts
 from kithkin.parsers.replies import HELP, Command, command_lines, parse_command, reply_text
 
 TOKEN_VALID_DAYS = 30
@@ -45,6 +45,16 @@ def tokens_in(facts: MessageFacts) -> list[str]:
 
 def is_from_owner(facts: MessageFacts, me: frozenset[str]) -> bool:
     return bool(facts.from_) and all(mailbox.address in me for mailbox in facts.from_)
+
+
+def may_be_summary_reply(block: HeaderBlock, me: frozenset[str]) -> bool:
+    """A cheap first look at an undecoded block: from the owner, and something in its
+    references or subject that could be a summary's token (or is still encoded)."""
+    if not block.from_ or not all(mailbox.address in me for mailbox in block.from_):
+        return False
+    subject = block.raw("subject")
+    text = (block.raw("in-reply-to") + block.raw("references") + subject).lower()
+    return "kithkin" in text or "=?" in subject or bool(_SUBJECT_TOKEN.search(subject))
 
 
 def looks_like_summary_reply(facts: MessageFacts, me: frozenset[str]) -> bool:

@@ -12,7 +12,7 @@ import sqlite3
 from collections.abc import Iterable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Self
 
@@ -575,11 +575,18 @@ class Store:
         return {row[0]: (row[1], row[2], row[3]) for row in rows}
 
     def latest_interactions(self, last_day: int) -> dict[int, dict[str, Any]]:
-        """contact_id -> the newest interaction on or before `last_day`."""
+        """contact_id -> the newest interaction on or before `last_day`.
+
+        Written as one indexed lookup per contact (contact_id, date): a GROUP BY over the
+        whole table would visit every row (about 1.3 s for a million interactions).
+        """
         rows = self.db.execute(
-            """SELECT contact_id, MAX(date), day, direction, kind, subject, audience
-               FROM interactions WHERE day <= ? GROUP BY contact_id""",
-            [last_day],
+            """SELECT c.id, i.date, i.day, i.direction, i.kind, i.subject, i.audience
+               FROM contacts c JOIN interactions i ON i.id = (
+                   SELECT id FROM interactions
+                   WHERE contact_id = c.id AND date < ?
+                   ORDER BY date DESC, id DESC LIMIT 1)""",
+            [_day_bound(last_day)],
         ).fetchall()
         keys = ("date", "day", "direction", "kind", "subject", "audience")
         return {row[0]: dict(zip(keys, row[1:], strict=True)) for row in rows}
@@ -587,30 +594,38 @@ class Store:
     def latest_subjects(self, last_day: int) -> dict[int, str]:
         """contact_id -> subject of the newest email with one, on or before `last_day`."""
         rows = self.db.execute(
-            """SELECT contact_id, MAX(date), subject FROM interactions
-               WHERE day <= ? AND kind = 'email' AND subject IS NOT NULL AND subject != ''
-               GROUP BY contact_id""",
-            [last_day],
+            """SELECT c.id, i.subject FROM contacts c JOIN interactions i ON i.id = (
+                   SELECT id FROM interactions
+                   WHERE contact_id = c.id AND date < ? AND kind = 'email'
+                     AND subject IS NOT NULL AND subject != ''
+                   ORDER BY date DESC, id DESC LIMIT 1)""",
+            [_day_bound(last_day)],
         ).fetchall()
-        return {row[0]: row[2] for row in rows}
+        return dict(rows)
 
     def unanswered_runs(self, last_day: int, minimum: int) -> dict[int, tuple[int, str, str]]:
         """contact_id -> (count, first, last) of personal emails sent since their last reply.
 
         A reply is any incoming email or any interaction logged by hand; "personal" means
-        addressed to at most three people.
+        addressed to at most three people. CROSS JOIN keeps SQLite from scanning the whole
+        interactions table first.
         """
+        bound = _day_bound(last_day)
         rows = self.db.execute(
             """WITH replies AS (
-                   SELECT contact_id, MAX(date) AS date FROM interactions
-                   WHERE day <= ? AND (direction = 'in' OR kind != 'email')
-                   GROUP BY contact_id)
+                   SELECT c.id AS contact_id,
+                          (SELECT r.date FROM interactions r
+                           WHERE r.contact_id = c.id AND r.date < ?
+                             AND (r.direction = 'in' OR r.kind != 'email')
+                           ORDER BY r.date DESC LIMIT 1) AS date
+                   FROM contacts c)
                SELECT i.contact_id, COUNT(*), MIN(i.date), MAX(i.date)
-               FROM interactions i LEFT JOIN replies r ON r.contact_id = i.contact_id
-               WHERE i.day <= ? AND i.direction = 'out' AND i.kind = 'email' AND i.audience <= 3
-                 AND (r.date IS NULL OR i.date > r.date)
+               FROM replies r CROSS JOIN interactions i
+                 ON i.contact_id = r.contact_id AND i.date > COALESCE(r.date, '')
+                    AND i.date < ?
+               WHERE i.direction = 'out' AND i.kind = 'email' AND i.audience <= 3
                GROUP BY i.contact_id HAVING COUNT(*) >= ?""",
-            [last_day, last_day, minimum],
+            [bound, bound, minimum],
         ).fetchall()
         return {row[0]: (row[1], row[2], row[3]) for row in rows}
 
@@ -660,6 +675,11 @@ class Store:
             "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             [key, value],
         )
+
+
+def _day_bound(last_day: int) -> str:
+    """The first stored date string after day `last_day` ends (dates sort as text)."""
+    return (EPOCH + timedelta(days=last_day + 1)).strftime("%Y-%m-%dT00:00:00Z")
 
 
 def day_number(moment: datetime) -> int:

@@ -25,10 +25,10 @@ import idna
 from kithkin.daemon import steering
 from kithkin.daemon.dates import utc_iso
 from kithkin.daemon.imap import FETCH_BATCH, FetchedHeader, FolderUnavailable, SearchRefused
-from kithkin.daemon.matching import match
+from kithkin.daemon.matching import addresses, involved, match
 from kithkin.daemon.store import FolderState, NewInteraction, Store
 from kithkin.parsers.addresses import normalise_address
-from kithkin.parsers.headers import MessageFacts, parse_headers
+from kithkin.parsers.headers import HeaderBlock, MessageFacts, read_block
 
 log = logging.getLogger("kithkin.sync")
 
@@ -188,12 +188,23 @@ class Sync:
         rows: list[NewInteraction] = []
         replies: list[tuple[int, MessageFacts]] = []
         for fetched in self.source.fetch_headers(uids):
-            facts = self._facts(fetched)
-            if facts is None:
+            block = self._block(fetched)
+            if block is None:
+                report.unparseable += 1
+                continue
+            maybe_reply = advance and steering.may_be_summary_reply(block, self.me)
+            _, contacts = involved(
+                addresses(block.from_), addresses(block.to + block.cc + block.bcc),
+                self.book, self.me,
+            )  # fmt: skip
+            if not contacts and not maybe_reply:
+                continue  # a stranger's mail: not decoded any further, nothing kept
+            facts = block.facts(fetched.internaldate)
+            if facts.date is None:
                 report.unparseable += 1
                 continue
             rows.extend(match(facts, self.book, self.me))
-            if advance and steering.looks_like_summary_reply(facts, self.me):
+            if maybe_reply and steering.looks_like_summary_reply(facts, self.me):
                 replies.append((fetched.uid, facts))
         answer = self._read_replies(replies)
         with self.store.atomic():
@@ -218,16 +229,15 @@ class Sync:
         self.progress.advance(len(uids), added)
         return state
 
-    def _facts(self, fetched: FetchedHeader) -> MessageFacts | None:
-        """The message's facts; None when it cannot be read at all (or has no date)."""
+    def _block(self, fetched: FetchedHeader) -> HeaderBlock | None:
+        """The split header block; None when the server sent none or it cannot be read."""
         if fetched.header is None:
             return None
         try:
-            facts = parse_headers(fetched.header, fetched.internaldate)
+            return read_block(fetched.header)
         except Exception:  # one bad message never stops a sync
             log.debug("UID %s: header could not be parsed", fetched.uid, exc_info=True)
             return None
-        return facts if facts.date is not None else None
 
     def _read_replies(
         self, candidates: list[tuple[int, MessageFacts]]

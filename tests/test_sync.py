@@ -297,3 +297,76 @@ def test_the_cursor_survives_in_the_store(setup: Setup) -> None:
     rows = dict(conn.execute("SELECT name, last_uid FROM folders").fetchall())
     assert set(rows) == {"INBOX", "Sent"}
     assert rows["INBOX"] > 0
+
+
+def test_gmail_style_all_mail_is_synced_instead_of_inbox_and_sent(dovecot_all_mail, tmp_path,
+                                                                  run_cli) -> None:  # fmt: skip
+    setup = Setup(dovecot_all_mail, write_config(tmp_path / "k", dovecot_all_mail), run_cli)
+    setup.add("Ada", "ada@example.org")
+    setup.put("All Mail", from_=ADA, to=ME, subject="in all mail")
+    setup.put("All Mail", from_=ME, to=ADA, subject="sent, in all mail")
+    setup.put("INBOX", from_=ADA, to=ME, subject="only in inbox")  # a label view on Gmail
+    output = setup.sync()
+    assert "1 folder(s)" in output["stdout"]
+    assert sorted(r["subject"] for r in setup.interactions()) == [
+        "in all mail", "sent, in all mail",
+    ]  # fmt: skip
+
+
+def test_folders_setting_overrides_discovery(setup: Setup) -> None:
+    create_folder(setup.server, "Friends")
+    setup.config = write_config(setup.config.parent, setup.server, imap={"folders": ["Friends"]})
+    setup.add("Ada", "ada@example.org")
+    setup.put("Friends", from_=ADA, to=ME, subject="filed")
+    setup.put("INBOX", from_=ADA, to=ME, subject="not synced")
+    setup.sync()
+    assert [r["subject"] for r in setup.interactions()] == ["filed"]
+
+
+def test_an_unchanged_folder_is_skipped_without_search_or_fetch(setup: Setup) -> None:
+    setup.add("Ada", "ada@example.org")
+    setup.put("INBOX", from_=ADA, to=ME, subject="one")
+    setup.sync()
+    config = load_config(setup.config)
+    store = Store.open(setup.db)
+    mailbox = Mailbox.connect(config.require_imap(), setup.server.password)
+    try:
+        report = Sync(mailbox, store, config.me, clock=lambda: T0).run()
+    finally:
+        mailbox.logout()
+        store.close()
+    assert all(folder.unchanged for folder in report.folders)
+    assert [c.split()[0] for c in mailbox.commands if not c.startswith("LIST")] == [
+        "EXAMINE", "EXAMINE",
+    ]  # fmt: skip
+
+
+def test_a_terminal_gets_a_progress_bar_with_counts(setup: Setup) -> None:
+    import os
+    import pty
+    import subprocess
+    import sys
+
+    setup.add("Ada", "ada@example.org")
+    for n in range(3):
+        setup.put("INBOX", from_=ADA, to=ME, subject=f"m{n}")
+    leader, follower = pty.openpty()
+    proc = subprocess.Popen(
+        [sys.executable, "-m", "kithkin.daemon", "--config", str(setup.config), "sync"],
+        stdin=follower, stdout=follower, stderr=follower, close_fds=True,
+    )  # fmt: skip
+    os.close(follower)
+    output = b""
+    while True:
+        try:
+            chunk = os.read(leader, 4096)
+        except OSError:
+            break
+        if not chunk:
+            break
+        output += chunk
+    assert proc.wait() == 0
+    os.close(leader)
+    text = output.decode(errors="replace")
+    assert "INBOX" in text and "3/3" in text and "3 logged" in text
+    assert "Synced: 2 folder(s), 3 new message(s) read, 3 interaction(s) logged" in text
