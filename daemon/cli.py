@@ -18,6 +18,7 @@ import click
 from kithkin.daemon import __version__
 from kithkin.daemon.app import App
 from kithkin.daemon.errors import KithkinError, StoreError
+from kithkin.daemon.store import database_failure
 
 log = logging.getLogger("kithkin")
 
@@ -30,10 +31,9 @@ class KithkinGroup(click.Group):
             return super().invoke(ctx)
         except KithkinError as exc:
             fail(str(exc), exc.exit_code)
-        except sqlite3.OperationalError as exc:
+        except sqlite3.DatabaseError as exc:
             store = ctx.obj._store if isinstance(ctx.obj, App) else None
-            where = f"{store.path}: " if store else ""
-            fail(str(StoreError(f"{where}database error: {exc}")), StoreError.exit_code)
+            fail(str(database_failure(exc, store.path if store else None)), StoreError.exit_code)
         except KeyboardInterrupt:
             fail("interrupted", 130)
         finally:
@@ -80,7 +80,7 @@ class JournalFormatter(logging.Formatter):
 @click.option(
     "--config",
     "config_path",
-    type=click.Path(dir_okay=False, path_type=Path),
+    type=click.Path(path_type=Path, dir_okay=True, readable=False),
     envvar="KITHKIN_CONFIG",
     show_envvar=True,
     help="Config file. Default: $XDG_CONFIG_HOME/kithkin/config.toml.",

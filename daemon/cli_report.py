@@ -13,6 +13,7 @@ from kithkin.daemon.analysis import Report, ago, analyse, every
 from kithkin.daemon.app import App, pass_app, print_json
 from kithkin.daemon.dates import parse_date
 from kithkin.daemon.errors import UsageError
+from kithkin.daemon.files import write_private
 from kithkin.daemon.summary import build_message, new_token
 
 AS_OF_HELP = "Compute everything as of this day (YYYY-MM-DD) instead of today."
@@ -109,10 +110,11 @@ def summary(app: App, preview_dir: Path | None, send: bool, as_of: str | None) -
     rendered, _extras = weekly.prepare(app.store, app.config, day, new_token())
     message = build_message(rendered, owner=app.config.summary_recipient(), now=app.clock())
     assert preview_dir is not None
-    preview_dir.mkdir(parents=True, exist_ok=True)
-    (preview_dir / "summary.txt").write_text(rendered.text, encoding="utf-8")
-    (preview_dir / "summary.html").write_text(rendered.html, encoding="utf-8")
-    (preview_dir / "summary.eml").write_bytes(message.as_bytes(policy=policy.SMTP))
+    preview_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+    # The preview holds names and subjects: private files, like everything Kithkin writes.
+    write_private(preview_dir / "summary.txt", rendered.text)
+    write_private(preview_dir / "summary.html", rendered.html)
+    write_private(preview_dir / "summary.eml", message.as_bytes(policy=policy.SMTP))
     click.echo(rendered.text)
     click.echo(f"HTML preview: {(preview_dir / 'summary.html').resolve()}")
 

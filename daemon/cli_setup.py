@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import os
 import sys
-from pathlib import Path
 
 import click
 
@@ -12,6 +10,7 @@ from kithkin.daemon.app import App, pass_app
 from kithkin.daemon.config import default_config_path, default_store_path, load_config
 from kithkin.daemon.credentials import store_in_keyring
 from kithkin.daemon.errors import ConfigError, UsageError
+from kithkin.daemon.files import write_private
 from kithkin.daemon.starter_config import starter_config
 from kithkin.parsers.addresses import normalise_address
 
@@ -62,20 +61,6 @@ def init(
         raise ConfigError(f"wrote a config that does not load, please report: {exc}") from None
     click.echo(f"Wrote {path}")
     click.echo("Next: check [imap] in that file, then `kithkin contacts add` and `kithkin sync`.")
-
-
-def write_private(path: Path, text: str) -> None:
-    """Write `text` to `path` atomically with mode 0600, creating a 0700 directory."""
-    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
-    temporary = path.with_name(f".{path.name}.tmp{os.getpid()}")
-    fd = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_TRUNC, 0o600)
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as handle:
-            handle.write(text)
-        os.replace(temporary, path)
-    except BaseException:
-        temporary.unlink(missing_ok=True)
-        raise
 
 
 @click.group()

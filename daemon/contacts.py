@@ -9,7 +9,13 @@ from datetime import datetime
 from kithkin.daemon.errors import UsageError
 from kithkin.daemon.store import Contact, Store
 from kithkin.parsers.addresses import normalise_address
-from kithkin.parsers.contactfile import ContactRecord, Problem, read_contact_file
+from kithkin.parsers.contactfile import (
+    MAX_NAME,
+    ContactRecord,
+    Problem,
+    name_too_long,
+    read_contact_file,
+)
 
 
 def normalise_emails(raw: Iterable[str]) -> list[str]:
@@ -27,6 +33,8 @@ def clean_name(name: str) -> str:
     cleaned = " ".join(name.split())
     if not cleaned:
         raise UsageError("a contact needs a name")
+    if len(cleaned) > MAX_NAME:
+        raise UsageError(name_too_long(cleaned))
     return cleaned
 
 

@@ -20,6 +20,7 @@ import logging
 import os
 import select
 import signal
+import sqlite3
 import time
 from collections.abc import Callable
 from contextlib import suppress
@@ -37,7 +38,7 @@ from kithkin.daemon.dates import parse_utc_iso, utc_iso
 from kithkin.daemon.errors import KithkinError
 from kithkin.daemon.imap import Mailbox
 from kithkin.daemon.notify import Notifier, watchdog_interval
-from kithkin.daemon.store import Store
+from kithkin.daemon.store import Store, database_failure
 from kithkin.daemon.summary import week_of
 from kithkin.daemon.sync import Stopped, Sync
 from kithkin.daemon.timing import last_scheduled, local_zone, next_scheduled
@@ -251,7 +252,9 @@ class Service:
         except Stopped:
             log.info("stopping: the current batch is committed")
             return
-        except KithkinError as exc:
+        except (KithkinError, sqlite3.DatabaseError) as exc:
+            if isinstance(exc, sqlite3.DatabaseError):
+                exc = database_failure(exc, self.store.path)
             self._disconnect()
             self.health.failed(str(exc), self.clock.now())
             self._save_status()
@@ -295,7 +298,9 @@ class Service:
                 trigger="schedule",
                 week=due,
             )
-        except KithkinError as exc:
+        except (KithkinError, sqlite3.DatabaseError) as exc:
+            if isinstance(exc, sqlite3.DatabaseError):
+                exc = database_failure(exc, self.store.path)
             log.error("summary not sent, will retry: %s", exc)
             return
         if outcome.status == "sent":

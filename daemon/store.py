@@ -119,7 +119,7 @@ class Store:
                 store._migrate()
         except sqlite3.DatabaseError as exc:
             conn.close()
-            raise StoreError(f"{path}: {_describe(exc)}") from None
+            raise database_failure(exc, path) from None
         except StoreError:
             conn.close()
             raise
@@ -685,6 +685,26 @@ def _day_bound(last_day: int) -> str:
 def day_number(moment: datetime) -> int:
     """Days since 1970-01-01 in UTC: the unit every analysis aggregate counts in."""
     return (as_utc(moment).date() - EPOCH).days
+
+
+_SQLITE_HINTS = {
+    "SQLITE_FULL": "the disk is full",
+    "SQLITE_IOERR": "a disk I/O error (full disk or failing storage?)",
+    "SQLITE_READONLY": "the database is read-only",
+    "SQLITE_CANTOPEN": "cannot open the database file (is its directory writable?)",
+    "SQLITE_CORRUPT": "the database file is damaged; restore a backup (or try "
+    "`sqlite3 FILE .recover`)",
+    "SQLITE_NOTADB": "not a database file",
+}
+
+
+def database_failure(exc: sqlite3.Error, path: Path | None) -> StoreError:
+    """One line for a failure SQLite reports while Kithkin works with its file."""
+    name = getattr(exc, "sqlite_errorname", "") or ""
+    hint = next((text for key, text in _SQLITE_HINTS.items() if name.startswith(key)), None)
+    where = f"{path}: " if path else ""
+    detail = _describe(exc)
+    return StoreError(f"{where}{hint} ({detail})" if hint else f"{where}database error: {detail}")
 
 
 def _check_magic(path: Path) -> None:

@@ -22,7 +22,8 @@ from kithkin.parsers.addresses import ascii_address
 
 SUMMARY_HEADER = "X-Kithkin-Summary"
 MESSAGE_ID_DOMAIN = "kithkin.invalid"
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029]+")
+# C0/C1 controls, line/paragraph separators, and bidi overrides that could disguise a name
+_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]+")
 _SCHEME = re.compile(r"\b([a-z][a-z0-9+.-]*:)//", re.IGNORECASE)
 
 

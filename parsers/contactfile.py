@@ -33,14 +33,29 @@ class Problem:
         return f"line {self.line}: {self.message}"
 
 
+MAX_NAME = 500  # characters: a longer "name" is garbage, not a person
+
+
 def read_contact_file(data: bytes) -> tuple[list[ContactRecord], list[Problem]]:
     """Decode `data` (UTF-8, UTF-16 with BOM, or Windows-1252) and parse it as vCard or CSV."""
     from kithkin.parsers import csvfile, vcard
 
     text = decode_text(data)
     if vcard.looks_like_vcard(text):
-        return vcard.parse_vcards(text)
-    return csvfile.parse_csv(text)
+        records, problems = vcard.parse_vcards(text)
+    else:
+        records, problems = csvfile.parse_csv(text)
+    kept = []
+    for record in records:
+        if len(record.name) > MAX_NAME:
+            problems.append(Problem(record.line, name_too_long(record.name)))
+        else:
+            kept.append(record)
+    return kept, sorted(problems, key=lambda problem: problem.line)
+
+
+def name_too_long(name: str) -> str:
+    return f"name is {len(name)} characters long (at most {MAX_NAME})"
 
 
 def decode_text(data: bytes) -> str:

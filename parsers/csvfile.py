@@ -66,6 +66,8 @@ def parse_csv(text: str) -> tuple[list[ContactRecord], list[Problem]]:
     problems: list[Problem] = []
     columns: _Columns | None = None
     for line, row, error in _read_rows(text):
+        if error is not None and columns is None:
+            return [], [Problem(line, f"unreadable header row: {error}")]
         if error is not None:
             problems.append(Problem(line, f"unreadable CSV row: {error}"))
         elif row is None or not any(cell.strip() for cell in row):

@@ -309,10 +309,25 @@ def _codec(charset: str) -> str | None:
 
 
 def _charset_hint(content_type: bytes) -> str | None:
+    """Content-Type's charset, if it can describe raw header bytes at all.
+
+    Header names, colons and addresses are ASCII, so only an ASCII-compatible codec can be
+    what 8-bit header bytes were written in; UTF-16 or EBCDIC labels there are mistakes.
+    """
     match = _CHARSET_PARAM.search(content_type)
     if not match:
         return None
-    return _codec(match.group(1).decode("ascii", "replace"))
+    codec = _codec(match.group(1).decode("ascii", "replace"))
+    return codec if codec and _ascii_compatible(codec) else None
+
+
+@lru_cache(maxsize=256)
+def _ascii_compatible(codec: str) -> bool:
+    sample = "From: <a@b.c>, x;=?Q?= []"
+    try:
+        return sample.encode(codec) == sample.encode("ascii")
+    except (UnicodeError, LookupError):
+        return False
 
 
 def _decode_bytes(value: bytes, hint: str | None) -> str:
