@@ -26,6 +26,9 @@ WEEKDAYS = ("monday", "tuesday", "wednesday", "thursday", "friday", "saturday", 
 
 
 def config_home() -> Path:
+    configured = os.environ.get("CONFIGURATION_DIRECTORY")  # systemd's ConfigurationDirectory=
+    if configured:
+        return Path(configured.split(":")[0])
     return Path(os.environ.get("XDG_CONFIG_HOME") or Path.home() / ".config") / "kithkin"
 
 
