@@ -15,6 +15,7 @@ import logging
 import re
 import socket
 import ssl
+from collections import deque
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager, suppress
 from dataclasses import dataclass
@@ -59,7 +60,7 @@ class FetchedHeader:
         if isinstance(value, bytes):
             try:
                 return parse_to_datetime(value, normalise=False)
-            except ValueError:
+            except MALFORMED:
                 return None
         return value
 
@@ -80,6 +81,17 @@ def tls_context(ca_file: object | None) -> ssl.SSLContext:
     return context
 
 
+def _number(value: object, low: int, high: int) -> int | None:
+    """A count or id from an EXAMINE response, if it is a whole number in range."""
+    if isinstance(value, bytes):
+        value = value.strip()
+    try:
+        number = int(value)  # type: ignore[call-overload]
+    except (TypeError, *MALFORMED):
+        return None
+    return number if low <= number <= high else None
+
+
 def describe_failure(exc: BaseException) -> str:
     """A short human cause for a network or protocol failure, never including secrets."""
     if isinstance(exc, ssl.SSLCertVerificationError):
@@ -97,12 +109,16 @@ def describe_failure(exc: BaseException) -> str:
     if isinstance(exc, OSError):
         return exc.strerror or str(exc) or type(exc).__name__
     text = str(exc).strip() or type(exc).__name__
+    if text[:2] in ("b'", 'b"') and text[-1:] in ("'", '"'):  # imaplib quotes server bytes
+        text = text[2:-1]
     if isinstance(exc, imaplib.IMAP4.abort):
         return f"connection lost ({text[:200]})"
     return text[:200]
 
 
 NETWORK_ERRORS = (OSError, imaplib.IMAP4.error, EOFError)
+MALFORMED = (ValueError, OverflowError)  # a number or date in a reply that is not one
+MAX_UID = 2**32  # RFC 3501: UIDs and UIDVALIDITY are 32-bit
 
 
 class Mailbox:
@@ -112,7 +128,8 @@ class Mailbox:
         self.client = client
         self.config = config
         self.where = f"{config.host}:{config.port}"
-        self.commands: list[str] = []  # a record of commands sent, for tests and debugging
+        # The last commands sent, for tests and debugging; bounded, the daemon runs for months.
+        self.commands: deque[str] = deque(maxlen=1000)
 
     @classmethod
     def connect(cls, config: ImapConfig, secret: str) -> Mailbox:
@@ -150,6 +167,8 @@ class Mailbox:
             yield
         except NETWORK_ERRORS as exc:
             raise MailboxError(f"{self.where}: {what}: {describe_failure(exc)}") from None
+        except MALFORMED as exc:
+            raise MailboxError(f"{self.where}: {what}: malformed reply ({exc})"[:300]) from None
 
     def _call(self, what: str, command: str, fn: Callable[[], T]) -> T:
         self.commands.append(command)
@@ -190,17 +209,20 @@ class Mailbox:
             ) from None
         except NETWORK_ERRORS as exc:
             raise MailboxError(f"{self.where}: EXAMINE {folder}: {describe_failure(exc)}") from None
+        except MALFORMED as exc:
+            raise MailboxError(f"{self.where}: EXAMINE {folder}: malformed reply ({exc})") from None
         if b"READ-ONLY" not in response:
             log.debug("%s: server did not confirm READ-ONLY for %s", self.where, folder)
-        uidvalidity = response.get(b"UIDVALIDITY")
+        uidvalidity = _number(response.get(b"UIDVALIDITY"), 1, MAX_UID - 1)
         if uidvalidity is None:
-            raise MailboxError(f"{self.where}: {folder}: server sent no UIDVALIDITY")
-        return FolderStatus(
-            name=folder,
-            uidvalidity=int(uidvalidity),
-            uidnext=int(response[b"UIDNEXT"]) if response.get(b"UIDNEXT") else None,
-            exists=int(response.get(b"EXISTS", 0)),
-        )
+            raise MailboxError(f"{self.where}: {folder}: server sent no valid UIDVALIDITY")
+        exists = _number(response.get(b"EXISTS"), 0, MAX_UID)
+        if exists is None:
+            raise MailboxError(f"{self.where}: {folder}: server sent no valid EXISTS")
+        uidnext = _number(response.get(b"UIDNEXT"), 1, MAX_UID)
+        if uidnext is None and response.get(b"UIDNEXT") is not None:
+            log.warning("%s: %s: ignoring an invalid UIDNEXT", self.where, folder)
+        return FolderStatus(name=folder, uidvalidity=uidvalidity, uidnext=uidnext, exists=exists)
 
     # --- search and fetch (on the examined folder) ---------------------------------------
 

@@ -260,6 +260,13 @@ class Service:
             self._save_status()
             self.notifier.status(self.status_line())
             return
+        except Exception as exc:  # a bug or a reply nobody foresaw must not stop the service
+            log.exception("sync failed unexpectedly")
+            self._disconnect()
+            self.health.failed(f"unexpected {type(exc).__name__}: {exc}"[:300], self.clock.now())
+            self._save_status()
+            self.notifier.status(self.status_line())
+            return
         self.health.ok(report.summary(), self.clock.now())
         if report.logged or report.unparseable:
             log.info("sync: %s", report.summary())

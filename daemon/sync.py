@@ -24,6 +24,7 @@ import idna
 
 from kithkin.daemon import steering
 from kithkin.daemon.dates import utc_iso
+from kithkin.daemon.errors import MailboxError
 from kithkin.daemon.imap import FETCH_BATCH, FetchedHeader, FolderUnavailable, SearchRefused
 from kithkin.daemon.matching import addresses, involved, match
 from kithkin.daemon.store import FolderState, NewInteraction, Store
@@ -187,7 +188,10 @@ class Sync:
             raise Stopped
         rows: list[NewInteraction] = []
         replies: list[tuple[int, MessageFacts]] = []
-        for fetched in self.source.fetch_headers(uids):
+        batch = self.source.fetch_headers(uids)
+        if advance:
+            self._check_complete(uids, batch)
+        for fetched in batch:
             block = self._block(fetched)
             if block is None:
                 report.unparseable += 1
@@ -228,6 +232,23 @@ class Sync:
             report.backfilled += added
         self.progress.advance(len(uids), added)
         return state
+
+    def _check_complete(self, uids: list[int], batch: list[FetchedHeader]) -> None:
+        """A UID asked for and not answered must have been expunged meanwhile; if it still
+        exists, the response was garbled, and committing the cursor past it would lose it."""
+        missing = sorted(set(uids) - {fetched.uid for fetched in batch})
+        if not missing:
+            return
+        still_there = [
+            uid
+            for uid in self.source.search_uids(["UID", ",".join(str(uid) for uid in missing)])
+            if uid in set(missing)
+        ]
+        if still_there:
+            raise MailboxError(
+                f"the server left out {len(still_there)} message(s) from a FETCH reply; "
+                "nothing after them was recorded, the next sync retries"
+            )
 
     def _block(self, fetched: FetchedHeader) -> HeaderBlock | None:
         """The split header block; None when the server sent none or it cannot be read."""

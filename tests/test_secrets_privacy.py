@@ -16,14 +16,13 @@ import base64
 import json
 import os
 import signal
-import socket
 import stat
 import subprocess
 import sys
 import time
 import traceback
 from ast import literal_eval
-from collections.abc import Callable, Iterable
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from types import SimpleNamespace
@@ -31,6 +30,7 @@ from types import SimpleNamespace
 import pytest
 from helpers import ME, write_config
 from mailbuilder import encoded_word, make_message
+from notifysocket import NotifySocket
 from servers import DovecotServer, SmtpServer, free_port, imap_client
 
 from kithkin.daemon.config import load_config
@@ -77,31 +77,6 @@ def kithkin(label: str, args: list[str], env: dict[str, str], umask: int | None 
         umask=-1 if umask is None else umask,
     )  # fmt: skip
     return Run(label, done.returncode, done.stdout, done.stderr)
-
-
-class NotifySocket:
-    """The datagram socket systemd would listen on."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind(str(path))
-        self.sock.settimeout(0.2)
-        self.messages: list[str] = []
-
-    def wait_for(self, text: str, alive: Callable[[], bool]) -> None:
-        deadline = time.monotonic() + DEADLINE
-        while time.monotonic() < deadline and alive():
-            try:
-                self.messages.append(self.sock.recv(4096).decode())
-            except TimeoutError:
-                continue
-            if any(text in message for message in self.messages):
-                return
-        raise AssertionError(f"no {text!r} from the daemon; got {self.messages[-5:]}")
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 class Daemon:

@@ -6,7 +6,6 @@ from __future__ import annotations
 import json
 import os
 import signal
-import socket
 import subprocess
 import sys
 import time
@@ -19,6 +18,7 @@ import pytest
 import schedule
 from helpers import ME, write_config
 from mailbuilder import make_message
+from notifysocket import NotifySocket
 from servers import append
 
 from kithkin.daemon import service as service_module
@@ -29,38 +29,6 @@ from kithkin.daemon.store import Store
 from kithkin.daemon.timing import last_scheduled, next_scheduled
 
 DEADLINE = 60.0  # generous upper bound for "within a few polls"; nothing asserts on speed
-
-
-class NotifySocket:
-    """The datagram socket systemd would listen on; collects what the daemon sends."""
-
-    def __init__(self, path: Path) -> None:
-        self.path = path
-        self.sock = socket.socket(socket.AF_UNIX, socket.SOCK_DGRAM)
-        self.sock.bind(str(path))
-        self.sock.settimeout(0.2)
-        self.messages: list[str] = []
-
-    def collect(self) -> None:
-        while True:
-            try:
-                self.messages.append(self.sock.recv(4096).decode())
-            except TimeoutError:
-                return
-
-    def wait_for(self, predicate: Callable[[str], bool], what: str) -> str:
-        deadline = time.monotonic() + DEADLINE
-        seen = 0
-        while time.monotonic() < deadline:
-            self.collect()
-            for message in self.messages[seen:]:
-                if predicate(message):
-                    return message
-            seen = len(self.messages)
-        raise AssertionError(f"no {what} within {DEADLINE}s; got {self.messages[-5:]}")
-
-    def close(self) -> None:
-        self.sock.close()
 
 
 class Daemon:
