@@ -7,10 +7,8 @@ suite runs with --import-mode=importlib.
 
 from __future__ import annotations
 
-import os
 import sys
 from collections.abc import Callable, Iterator
-from dataclasses import dataclass
 from pathlib import Path
 
 import pytest
@@ -19,13 +17,14 @@ TESTS_DIR = Path(__file__).resolve().parent
 if str(TESTS_DIR) not in sys.path:
     sys.path.insert(0, str(TESTS_DIR))
 
+from helpers import CliResult  # noqa: E402  (needs the sys.path entry above)
 from servers import (  # noqa: E402  (needs the sys.path entry above)
     DovecotServer,
     ImapServer,
     PymapPool,
     PymapServer,
     SmtpServer,
-    dovecot_available,
+    require_dovecot,
     wait_for_background_stops,
 )
 
@@ -40,16 +39,6 @@ def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
     for item in items:
         if DOVECOT_FIXTURES & set(getattr(item, "fixturenames", ())):
             item.add_marker(pytest.mark.dovecot)
-
-
-def require_dovecot() -> None:
-    """Skip without Dovecot, or fail if KITHKIN_REQUIRE_DOVECOT=1 (as CI sets it)."""
-    if dovecot_available():
-        return
-    message = "dovecot not installed (apt-get install dovecot-imapd); pymap tests still run"
-    if os.environ.get("KITHKIN_REQUIRE_DOVECOT") == "1":
-        pytest.fail(f"{message}; KITHKIN_REQUIRE_DOVECOT=1 requires it")
-    pytest.skip(message)
 
 
 @pytest.fixture
@@ -167,17 +156,6 @@ def kithkin_home(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
     for name in KITHKIN_ENV:
         monkeypatch.delenv(name, raising=False)
     return home
-
-
-@dataclass
-class CliResult:
-    exit_code: int
-    stdout: str
-    stderr: str
-
-    @property
-    def output(self) -> str:
-        return self.stdout + self.stderr
 
 
 @pytest.fixture

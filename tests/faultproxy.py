@@ -35,7 +35,6 @@ from __future__ import annotations
 
 import contextlib
 import json
-import os
 import random
 import re
 import socket
@@ -47,10 +46,9 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Self
 
-import pytest
 from helpers import ME, ME_ALIAS
 from mailbuilder import make_message
-from servers import dovecot_available, imap_client
+from servers import imap_client, require_dovecot
 
 C2S = "c2s"  # client to server
 S2C = "s2c"  # server to client
@@ -657,15 +655,7 @@ class BackfillMailbox:
 # --- for the reliability tests --------------------------------------------------------------
 
 
-def skip_without_dovecot() -> None:
-    """For module-scoped fixtures: skip without Dovecot, or fail if CI requires it (as
-    conftest's `require_dovecot` does for the function-scoped fixtures)."""
-    if dovecot_available():
-        return
-    message = "dovecot not installed (apt-get install dovecot-imapd)"
-    if os.environ.get("KITHKIN_REQUIRE_DOVECOT") == "1":
-        pytest.fail(f"{message}; KITHKIN_REQUIRE_DOVECOT=1 requires it")
-    pytest.skip(message)
+skip_without_dovecot = require_dovecot  # for module-scoped fixtures
 
 
 # --- comparing stores ------------------------------------------------------------------------

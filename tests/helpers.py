@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
@@ -56,3 +57,16 @@ def write_config(
     path = directory / "config.toml"
     path.write_text(text, encoding="utf-8")
     return path
+
+
+@dataclass
+class CliResult:
+    """What one `kithkin ...` run gave: exit status and the two streams."""
+
+    exit_code: int
+    stdout: str
+    stderr: str
+
+    @property
+    def output(self) -> str:
+        return self.stdout + self.stderr

@@ -36,6 +36,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol, Self
 
+import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from imapclient import IMAPClient
@@ -192,6 +193,16 @@ def find_binary(name: str) -> str | None:
 
 def dovecot_available() -> bool:
     return find_binary("dovecot") is not None and find_binary("doveadm") is not None
+
+
+def require_dovecot() -> None:
+    """Skip without Dovecot, or fail if KITHKIN_REQUIRE_DOVECOT=1 (as CI sets it)."""
+    if dovecot_available():
+        return
+    message = "dovecot not installed (apt-get install dovecot-imapd); pymap tests still run"
+    if os.environ.get("KITHKIN_REQUIRE_DOVECOT") == "1":
+        pytest.fail(f"{message}; KITHKIN_REQUIRE_DOVECOT=1 requires it")
+    pytest.skip(message)
 
 
 # --- TLS -----------------------------------------------------------------------------------

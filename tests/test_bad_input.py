@@ -30,7 +30,7 @@ from types import SimpleNamespace
 from typing import Protocol
 
 import pytest
-from helpers import ME, write_config
+from helpers import ME, CliResult, write_config
 from mailbuilder import make_message
 from servers import DovecotServer, free_port, imap_client
 
@@ -45,29 +45,18 @@ TRACEBACK = "Traceback (most recent call last)"
 # --- running the CLI -------------------------------------------------------------------------
 
 
-@dataclass
-class Run:
-    exit_code: int
-    stdout: str
-    stderr: str
-
-    @property
-    def output(self) -> str:
-        return self.stdout + self.stderr
-
-
 def run_subprocess(
     argv: list[str], env: dict[str, str], preexec: Callable[[], None] | None = None
-) -> Run:
+) -> CliResult:
     done = subprocess.run(
         argv, env=env, capture_output=True, text=True, errors="replace", check=False,
         stdin=subprocess.DEVNULL, preexec_fn=preexec, timeout=300,
     )  # fmt: skip
-    return Run(done.returncode, done.stdout, done.stderr)
+    return CliResult(done.returncode, done.stdout, done.stderr)
 
 
 class Outcome(Protocol):
-    """A finished CLI run: `Run` here, or conftest's `CliResult` from `run_cli`."""
+    """A finished CLI run: `CliResult` here, or conftest's `CliResult` from `run_cli`."""
 
     exit_code: int
     stdout: str
@@ -100,7 +89,7 @@ class Home:
     store: Path
     env: dict[str, str]
 
-    def cli(self, *args: str, preexec: Callable[[], None] | None = None) -> Run:
+    def cli(self, *args: str, preexec: Callable[[], None] | None = None) -> CliResult:
         return run_subprocess([*KITHKIN, "--config", str(self.config), *args], self.env, preexec)
 
 
@@ -460,8 +449,8 @@ def needs_mounts() -> None:
 
 def in_mount_namespace(
     setup: str, commands: list[list[str] | str], env: dict[str, str]
-) -> list[Run]:
-    """Run `setup` (shell: mounts) and then each command (an argv, or a line of shell) in one
+) -> list[CliResult]:
+    """CliResult `setup` (shell: mounts) and then each command (an argv, or a line of shell) in one
     private mount namespace; the mounts vanish with it. Returns each command's result."""
     results_dir = Path(env["XDG_DATA_HOME"]) / f"results-{os.getpid()}-{id(commands)}"
     results_dir.mkdir(parents=True)
@@ -479,7 +468,7 @@ def in_mount_namespace(
     for n in range(len(commands)):
         base = results_dir / str(n)
         results.append(
-            Run(
+            CliResult(
                 int(Path(f"{base}.rc").read_text()),
                 Path(f"{base}.out").read_text(errors="replace"),
                 Path(f"{base}.err").read_text(errors="replace"),
