@@ -167,3 +167,20 @@ def test_the_summary_shows_the_why_line_and_latest_note(cli, tmp_path: Path) -> 
     assert "snooze NAME 3w" in text  # the reminder of the commands
     html = (out / "summary.html").read_text()
     assert "new job at the museum" in html and "Snooze 3 weeks" in html
+
+
+def test_snooze_mute_and_unmute_from_the_command_line(cli) -> None:
+    for month in range(1, 10):
+        mail(cli, incoming=month % 2 == 0, when=datetime(2026, month, 5, 9, 0, tzinfo=UTC))
+    cli("sync", "-q")
+    assert [f["contact"] for f in report(cli)["fading"]] == ["Ada Lovelace"]
+    assert cli("contacts", "snooze", "ada l", "--until", "2026-12-01").exit_code == 0
+    assert report(cli)["fading"] == []
+    assert "snoozed until 2026-12-01" in cli("contacts", "list").stdout
+    assert cli("contacts", "unmute", "ada l").exit_code == 0  # also ends a snooze
+    assert cli("contacts", "mute", "ada l").exit_code == 0
+    assert report(cli)["fading"] == []
+    assert cli("contacts", "unmute", "ada l").exit_code == 0
+    assert [f["contact"] for f in report(cli)["fading"]] == ["Ada Lovelace"]
+    bad = cli("contacts", "snooze", "ada l", "--until", "soon")
+    assert bad.exit_code == 2 and "not a date" in bad.stderr
