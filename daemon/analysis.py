@@ -18,15 +18,12 @@ from datetime import date, timedelta
 from typing import Any
 
 from kithkin.daemon.config import AnalysisConfig
-from kithkin.daemon.store import EPOCH, Contact, Store
+from kithkin.daemon.dates import EPOCH, day_number
+from kithkin.daemon.store import Contact, Store
 
 WINDOW_DAYS = 730
 MIN_HISTORY = 3.0
 CADENCE_BOUNDS = (7, 365)
-
-
-def day_number(day: date) -> int:
-    return (day - EPOCH).days
 
 
 def from_day_number(number: int) -> date:

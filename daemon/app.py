@@ -5,13 +5,14 @@ from __future__ import annotations
 import json
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from pathlib import Path
 from typing import Any
 
 import click
 
 from kithkin.daemon.config import Config, load_config
+from kithkin.daemon.dates import local_date
 from kithkin.daemon.store import Store
 
 
@@ -41,6 +42,10 @@ class App:
             self._store = Store.open(self.config.store_path)
             self.closers.append(self._store.close)
         return self._store
+
+    def today(self) -> date:
+        """The owner's calendar day now, in their time zone."""
+        return local_date(self.clock(), self.config.owner_zone())
 
     def reload_config(self) -> Config:
         self._config = load_config(self.config_path)

@@ -9,17 +9,13 @@ import click
 
 from kithkin.daemon import contacts as book
 from kithkin.daemon import steering
-from kithkin.daemon.analysis import WINDOW_DAYS, ago, day_number, learn_cadence
+from kithkin.daemon.analysis import WINDOW_DAYS, ago, learn_cadence
 from kithkin.daemon.app import App, pass_app, print_json
-from kithkin.daemon.dates import parse_date
+from kithkin.daemon.dates import day_number, parse_date
 from kithkin.daemon.errors import UsageError
 from kithkin.daemon.store import Contact
 
 KINDS = ("call", "meeting", "message", "other")
-
-
-def today(app: App) -> date:
-    return app.clock().astimezone(app.config.summary.zone()).date()
 
 
 @click.command("log")
@@ -37,7 +33,7 @@ def log_(app: App, name: str, kind: str, when: str | None, note: str | None) -> 
       kithkin log ada --kind meeting --date 2026-11-20 --note "coffee at the museum"
     """
     contact = book.resolve_contact(app.store, name)
-    day = parse_date(when) if when else today(app)
+    day = parse_date(when) if when else app.today()
     steering.log_manual(app.store, contact, kind, day, note=note.strip() if note else None)
     click.echo(f"Logged a {kind} with {contact.name} on {day.isoformat()}.")
 
@@ -75,7 +71,7 @@ def note(app: App, name: str, text: tuple[str, ...], when: str | None) -> None:
     words = " ".join(" ".join(text).split())
     if not words:
         raise UsageError("the note is empty")
-    day = parse_date(when) if when else today(app)
+    day = parse_date(when) if when else app.today()
     app.store.add_note(contact.id, words, day, app.clock())
     click.echo(f"Noted for {contact.name} ({day.isoformat()}): {words}")
 
@@ -88,9 +84,9 @@ def person_page(app: App, contact: Contact, as_of: date) -> dict[str, Any]:
         contact, stats.get(contact.id), app.config.analysis.default_cadence_days
     )
     latest = store.latest_interactions(last_day).get(contact.id)
-    recent = store.interactions(contact.id, limit=200)
+    recent = store.interactions(contact.id, limit=200, until=as_of)
     subjects = [row["subject"] for row in recent if row["kind"] == "email" and row["subject"]]
-    counts = store.interaction_counts(contact.id)
+    counts = store.interaction_counts(contact.id, as_of)
     window = stats.get(contact.id)
     unweighted = store.history_stats(last_day - WINDOW_DAYS, last_day, weighted=False)
     return {
@@ -116,7 +112,9 @@ def person_page(app: App, contact: Contact, as_of: date) -> dict[str, Any]:
         },
         "recent_subjects": list(dict.fromkeys(subjects))[:5],
         "interactions": counts,
-        "notes": [{"date": n["date"], "text": n["text"]} for n in store.notes(contact.id)],
+        "notes": [
+            {"date": n["date"], "text": n["text"]} for n in store.notes(contact.id, until=as_of)
+        ],
     }
 
 
@@ -135,7 +133,7 @@ def show(app: App, name: str, as_json: bool, as_of: str | None) -> None:
     """Everything about one person: addresses, tags, birthday, the cadence in use and why,
     when you were last in touch and how, recent subjects, and your notes."""
     contact = book.resolve_contact(app.store, name)
-    page = person_page(app, contact, parse_date(as_of) if as_of else today(app))
+    page = person_page(app, contact, parse_date(as_of) if as_of else app.today())
     if as_json:
         print_json(page)
         return

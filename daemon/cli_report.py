@@ -20,10 +20,7 @@ AS_OF_HELP = "Compute everything as of this day (YYYY-MM-DD) instead of today."
 
 
 def as_of_day(app: App, text: str | None) -> date:
-    if text:
-        return parse_date(text)
-    zone = app.config.summary.zone()
-    return app.clock().astimezone(zone).date()
+    return parse_date(text) if text else app.today()
 
 
 @click.command()
@@ -110,7 +107,6 @@ def summary(app: App, preview_dir: Path | None, send: bool, as_of: str | None) -
     rendered, _extras = weekly.prepare(app.store, app.config, day, new_token())
     message = build_message(rendered, owner=app.config.summary_recipient(), now=app.clock())
     assert preview_dir is not None
-    preview_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
     # The preview holds names and subjects: private files, like everything Kithkin writes.
     write_private(preview_dir / "summary.txt", rendered.text)
     write_private(preview_dir / "summary.html", rendered.html)

@@ -9,7 +9,7 @@ import click
 from kithkin.daemon.app import App, pass_app, print_json
 from kithkin.daemon.dates import utc_iso
 from kithkin.daemon.service import Service
-from kithkin.daemon.timing import local_zone, next_scheduled
+from kithkin.daemon.timing import next_scheduled
 
 
 @click.command()
@@ -27,7 +27,7 @@ def status_data(app: App) -> dict[str, Any]:
     store = app.store
     config = app.config
     summary = config.summary
-    zone = summary.zone() or local_zone()
+    zone = config.owner_zone()
     last = store.last_summary()
     return {
         "folders": [

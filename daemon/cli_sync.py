@@ -83,7 +83,14 @@ def open_mailbox(app: App) -> Iterator[Mailbox]:
 def run_sync(app: App, *, backfill_all: bool = False, progress=None) -> SyncReport:
     store = app.store
     with open_mailbox(app) as mailbox:
-        engine = Sync(mailbox, store, app.config.me, clock=app.clock, progress=progress)
+        engine = Sync(
+            mailbox,
+            store,
+            app.config.me,
+            clock=app.clock,
+            progress=progress,
+            zone=app.config.owner_zone(),
+        )
         return engine.run(backfill_all=backfill_all)
 
 

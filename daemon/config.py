@@ -7,15 +7,17 @@ here: the file names a `password_command`, and credentials.py finds the rest.
 from __future__ import annotations
 
 import ipaddress
+import math
 import os
 import shlex
 import tomllib
 from dataclasses import dataclass, field, replace
+from datetime import tzinfo
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from kithkin.daemon.dates import parse_duration
+from kithkin.daemon.dates import local_zone, parse_duration
 from kithkin.daemon.errors import ConfigError, KithkinError
 from kithkin.parsers.addresses import normalise_address
 
@@ -111,6 +113,10 @@ class Config:
     store_path: Path = field(default_factory=default_store_path)
     exists: bool = True
 
+    def owner_zone(self) -> tzinfo:
+        """`[summary] timezone`, else the system's: where the owner's days begin."""
+        return self.summary.zone() or local_zone()
+
     def require_imap(self) -> ImapConfig:
         if self.imap is None:
             raise ConfigError(self._missing("[imap]"))
@@ -124,11 +130,11 @@ class Config:
         return self.smtp
 
     def summary_recipient(self) -> str:
-        if self.summary.to:
-            return self.summary.to
-        if self.me:
-            return self.me[0]
-        raise ConfigError(self._missing("[summary] to"))
+        """The owner, the only person Kithkin ever writes to: `[summary] to` (which must be
+        one of `[me] addresses`), else the first of those."""
+        if not self.me:
+            raise ConfigError(self._missing("[me] addresses"))
+        return self.summary.to or self.me[0]
 
     def _missing(self, what: str) -> str:
         if not self.exists:
@@ -189,6 +195,8 @@ class _Reader:
             raise self.error(key, f"must be {_kind_name(kinds)}, not a boolean")
         if not isinstance(value, kinds):
             raise self.error(key, f"must be {_kind_name(kinds)}, not {type(value).__name__}")
+        if isinstance(value, float) and not math.isfinite(value):
+            raise self.error(key, "must be a finite number")
         return value
 
     def choice(self, key: str, choices: tuple[str, ...], default: str) -> str:
@@ -231,7 +239,7 @@ def _build(root: _Reader) -> Config:
         to = normalise_address(summary.to)
         if to is None:
             raise root.error("[summary] to", f"is not an email address: {summary.to!r}")
-        if me and to not in me:
+        if to not in me:
             raise root.error(
                 "[summary] to", "must be one of [me] addresses: Kithkin only ever writes to you"
             )
@@ -282,8 +290,8 @@ def _server(root: _Reader, name: str, default_ports: dict[str, int]) -> Any:
     if ca_path is not None and not ca_path.is_file():
         raise section.error("ca_file", f"points to {ca_path}, which is not a file")
     timeout = float(section.take("timeout", (int, float), 60))
-    if timeout <= 0:
-        raise section.error("timeout", "must be positive")
+    if not 0 < timeout <= 3600:
+        raise section.error("timeout", "must be between 0 and 3600 seconds")
     fields: dict[str, Any] = {
         "kind": name,
         "host": host,

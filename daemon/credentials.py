@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import os
 import subprocess
+import threading
 from collections.abc import Mapping
 from pathlib import Path
 
@@ -16,6 +17,7 @@ from kithkin.daemon.errors import CredentialError
 
 KEYRING_SERVICE = "kithkin"
 COMMAND_TIMEOUT = 60
+KEYRING_TIMEOUT = 15.0
 
 
 def keyring_user(server: ServerConfig) -> str:
@@ -96,17 +98,30 @@ def _from_keyring(server: ServerConfig) -> tuple[str | None, str]:
         from keyring.errors import KeyringError, NoKeyringError
     except Exception:  # noqa: BLE001 - a broken keyring install must not stop the daemon
         return None, "unavailable"
-    try:
-        secret = keyring.get_password(KEYRING_SERVICE, keyring_user(server))
-    except NoKeyringError:
-        return None, "no keyring backend on this system"
-    except KeyringError as exc:
-        return None, f"error: {type(exc).__name__}"
-    except Exception as exc:  # noqa: BLE001 - backends raise all sorts (D-Bus, locked...)
-        return None, f"error: {type(exc).__name__}"
-    if secret is None:
+    answer: list[str | None] = []
+    failure: list[str] = []
+
+    def ask() -> None:
+        try:
+            answer.append(keyring.get_password(KEYRING_SERVICE, keyring_user(server)))
+        except NoKeyringError:
+            failure.append("no keyring backend on this system")
+        except KeyringError as exc:
+            failure.append(f"error: {type(exc).__name__}")
+        except Exception as exc:  # noqa: BLE001 - backends raise all sorts (D-Bus, locked...)
+            failure.append(f"error: {type(exc).__name__}")
+
+    # A locked collection can wait forever for someone to type a password at a prompt.
+    asking = threading.Thread(target=ask, name="keyring", daemon=True)
+    asking.start()
+    asking.join(KEYRING_TIMEOUT)
+    if asking.is_alive():
+        return None, f"no answer within {KEYRING_TIMEOUT:.0f} s (locked?)"
+    if failure:
+        return None, failure[0]
+    if not answer or answer[0] is None:
         return None, "nothing stored"
-    return secret, "found"
+    return answer[0], "found"
 
 
 def store_in_keyring(server: ServerConfig, secret: str) -> None:

@@ -16,11 +16,10 @@ from email import policy
 from email.message import EmailMessage
 
 from imapclient import IMAPClient
-from imapclient.imapclient import SocketTimeout
 
 from kithkin.daemon.config import ImapConfig, ServerConfig
 from kithkin.daemon.errors import DeliveryError
-from kithkin.daemon.imap import describe_failure, tls_context
+from kithkin.daemon.imap import describe_failure, open_client, tls_context
 from kithkin.parsers.addresses import ascii_address
 
 
@@ -46,7 +45,10 @@ def send_smtp(message: EmailMessage, server: ServerConfig, secret: str | None) -
                     raise DeliveryError(f"{where}: server does not offer STARTTLS; not sending")
                 client.starttls(context=tls_context(server.ca_file))
                 client.ehlo()
-            if secret is not None:
+            if secret is not None and server.auth == "xoauth2":
+                bearer = f"user={server.username}\x01auth=Bearer {secret}\x01\x01"
+                client.auth("XOAUTH2", lambda challenge=None: bearer)
+            elif secret is not None:
                 client.login(server.username, secret)
             refused = client.send_message(message, to_addrs=[recipient])
             if refused:
@@ -66,25 +68,10 @@ def send_smtp(message: EmailMessage, server: ServerConfig, secret: str | None) -
 @contextmanager
 def _imap_session(server: ImapConfig, secret: str) -> Iterator[IMAPClient]:
     where = f"{server.host}:{server.port}"
+    client = open_client(server, secret)
     try:
-        client = IMAPClient(
-            server.host,
-            port=server.port,
-            ssl=server.security == "tls",
-            ssl_context=tls_context(server.ca_file) if server.security != "none" else None,
-            timeout=SocketTimeout(connect=min(server.timeout, 30), read=server.timeout),
-        )
-    except (OSError, imaplib.IMAP4.error) as exc:
-        raise DeliveryError(f"{where}: cannot connect: {describe_failure(exc)}") from None
-    try:
-        if server.security == "starttls":
-            client.starttls(tls_context(server.ca_file))
-        if server.auth == "xoauth2":
-            client.oauth2_login(server.username, secret)
-        else:
-            client.login(server.username, secret)
         yield client
-    except (OSError, imaplib.IMAP4.error) as exc:
+    except (OSError, imaplib.IMAP4.error, ValueError, OverflowError) as exc:
         raise DeliveryError(f"{where}: cannot store the summary: {describe_failure(exc)}") from None
     finally:
         with suppress(Exception):  # the summary is delivered, or the error raised, already

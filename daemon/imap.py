@@ -81,6 +81,38 @@ def tls_context(ca_file: object | None) -> ssl.SSLContext:
     return context
 
 
+def open_client(config: ImapConfig, secret: str) -> IMAPClient:
+    """A logged-in IMAPClient: TLS verified, every socket operation under a timeout. The one
+    place an IMAP connection is opened (the sync's, and delivery's for `delivery = "imap"`)."""
+    where = f"{config.host}:{config.port}"
+    try:
+        client = IMAPClient(
+            config.host,
+            port=config.port,
+            ssl=config.security == "tls",
+            ssl_context=tls_context(config.ca_file) if config.security != "none" else None,
+            timeout=SocketTimeout(connect=min(config.timeout, 30), read=config.timeout),
+        )
+    except (*NETWORK_ERRORS, *MALFORMED) as exc:
+        raise MailboxError(f"{where}: cannot connect: {describe_failure(exc)}") from None
+    client.normalise_times = False
+    with suppress(OSError):  # imapclient writes a command in pieces: do not wait on ACKs
+        client.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    step = "STARTTLS"
+    try:
+        if config.security == "starttls":
+            client.starttls(tls_context(config.ca_file))
+        step = "login"
+        if config.auth == "xoauth2":
+            client.oauth2_login(config.username, secret)
+        else:
+            client.login(config.username, secret)
+    except (*NETWORK_ERRORS, *MALFORMED) as exc:
+        _close_quietly(client)
+        raise MailboxError(f"{where}: {step} failed: {describe_failure(exc)}") from None
+    return client
+
+
 def _number(value: object, low: int, high: int) -> int | None:
     """A count or id from an EXAMINE response, if it is a whole number in range."""
     if isinstance(value, bytes):
@@ -133,33 +165,7 @@ class Mailbox:
 
     @classmethod
     def connect(cls, config: ImapConfig, secret: str) -> Mailbox:
-        where = f"{config.host}:{config.port}"
-        try:
-            client = IMAPClient(
-                config.host,
-                port=config.port,
-                ssl=config.security == "tls",
-                ssl_context=tls_context(config.ca_file) if config.security != "none" else None,
-                timeout=SocketTimeout(connect=min(config.timeout, 30), read=config.timeout),
-            )
-        except NETWORK_ERRORS as exc:
-            raise MailboxError(f"{where}: cannot connect: {describe_failure(exc)}") from None
-        client.normalise_times = False
-        with suppress(OSError):  # imapclient writes a command in pieces: do not wait on ACKs
-            client.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-        step = "STARTTLS"
-        try:
-            if config.security == "starttls":
-                client.starttls(tls_context(config.ca_file))
-            step = "login"
-            if config.auth == "xoauth2":
-                client.oauth2_login(config.username, secret)
-            else:
-                client.login(config.username, secret)
-        except NETWORK_ERRORS as exc:
-            _close_quietly(client)
-            raise MailboxError(f"{where}: {step} failed: {describe_failure(exc)}") from None
-        return cls(client, config)
+        return cls(open_client(config, secret), config)
 
     @contextmanager
     def _guard(self, what: str) -> Iterator[None]:

@@ -24,10 +24,6 @@ class Notifier:
         env = os.environ if env is None else env
         return cls(env.get("NOTIFY_SOCKET") or None)
 
-    @property
-    def enabled(self) -> bool:
-        return bool(self.address)
-
     def send(self, *fields: str) -> None:
         if not self.address:
             return

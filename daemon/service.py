@@ -24,8 +24,8 @@ import sqlite3
 import time
 from collections.abc import Callable
 from contextlib import suppress
-from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from dataclasses import dataclass
+from datetime import datetime, timedelta, tzinfo
 from types import FrameType
 from typing import Protocol
 
@@ -34,14 +34,14 @@ import schedule
 from kithkin.daemon.app import App
 from kithkin.daemon.config import Config
 from kithkin.daemon.credentials import get_secret
-from kithkin.daemon.dates import parse_utc_iso, utc_iso
+from kithkin.daemon.dates import local_date, parse_utc_iso, utc_iso
 from kithkin.daemon.errors import KithkinError
 from kithkin.daemon.imap import Mailbox
 from kithkin.daemon.notify import Notifier, watchdog_interval
 from kithkin.daemon.store import Store, database_failure
 from kithkin.daemon.summary import week_of
 from kithkin.daemon.sync import Stopped, Sync
-from kithkin.daemon.timing import last_scheduled, local_zone, next_scheduled
+from kithkin.daemon.timing import last_scheduled, next_scheduled
 from kithkin.daemon.weekly import send_summary
 
 log = logging.getLogger("kithkin.service")
@@ -77,7 +77,6 @@ class Health:
     backoff: float = BACKOFF_START
     last_poll_at: datetime | None = None
     last_result: str | None = None
-    history: list[str] = field(default_factory=list)
 
     def ok(self, result: str, now: datetime) -> None:
         if self.state != "ok" and self.last_error:
@@ -86,9 +85,9 @@ class Health:
         self.backoff, self.retry_at = BACKOFF_START, None
         self.last_poll_at, self.last_result = now, result
 
-    def failed(self, error: str, now: datetime) -> None:
+    def failed(self, error: str, now: datetime, *, with_traceback: bool = False) -> None:
         if error != self.last_error:
-            log.error("%s", error)
+            log.error("%s", error, exc_info=with_traceback)
         self.failures += 1
         self.state, self.last_error, self.last_poll_at = "failing", error, now
         self.retry_at = now + timedelta(seconds=self.backoff)
@@ -130,7 +129,8 @@ class Service:
         self.clock = clock or SystemClock()
         self.notifier = notifier or Notifier.from_env()
         self.connect = connect or _connect
-        self.health = Health()
+        self.health = Health()  # the sync's
+        self.summary_health = Health()  # the summary's: its own backoff, logged on change
         self.mailbox: Mailbox | None = None
         self.stopping = False
         self.reload_requested = False
@@ -158,10 +158,12 @@ class Service:
         previous = self._install_signals()
         try:
             self._schedule_jobs()
-            self.poll()
+            self._first_connection()
             self.notifier.ready(self.status_line())
             log.info("kithkin running: %s", self.status_line())
-            self.summary_if_due()
+            self.poll()
+            if not self.stopping:
+                self.summary_if_due()
             self._loop()
         finally:
             self.notifier.stopping()
@@ -170,6 +172,14 @@ class Service:
             self.wakeup.close()
         log.info("kithkin stopped")
         return 0
+
+    def _first_connection(self) -> None:
+        """READY comes after config, store and this attempt, not after the first full sync
+        (which on a large mailbox takes longer than systemd waits for a start)."""
+        try:
+            self._mailbox()
+        except KithkinError as exc:
+            self.health.failed(str(exc), self.clock.now())
 
     def _loop(self) -> None:
         while not self.stopping:
@@ -247,6 +257,7 @@ class Service:
                 clock=self.clock.now,
                 progress=WatchdogProgress(self),
                 should_stop=lambda: self.stopping,
+                zone=self._zone(),
             )
             report = engine.run()
         except Stopped:
@@ -260,10 +271,10 @@ class Service:
             self._save_status()
             self.notifier.status(self.status_line())
             return
-        except Exception as exc:  # a bug or a reply nobody foresaw must not stop the service
-            log.exception("sync failed unexpectedly")
+        except Exception as exc:  # noqa: BLE001 - nothing unforeseen may stop the service
             self._disconnect()
-            self.health.failed(f"unexpected {type(exc).__name__}: {exc}"[:300], self.clock.now())
+            message = f"sync failed: unexpected {type(exc).__name__}: {exc}"[:300]
+            self.health.failed(message, self.clock.now(), with_traceback=True)
             self._save_status()
             self.notifier.status(self.status_line())
             return
@@ -292,15 +303,18 @@ class Service:
     # --- the summary job ----------------------------------------------------------------
 
     def summary_if_due(self) -> None:
+        now = self.clock.now()
+        retry_at = self.summary_health.retry_at
+        if retry_at and now < retry_at:
+            return
         due = self.summary_due()
         if due is None:
             return
-        now = self.clock.now()
         try:
             outcome = send_summary(
                 self.store,
                 self.config,
-                as_of=now.astimezone(self._zone()).date(),
+                as_of=local_date(now, self._zone()),
                 now=now,
                 trigger="schedule",
                 week=due,
@@ -308,8 +322,13 @@ class Service:
         except (KithkinError, sqlite3.DatabaseError) as exc:
             if isinstance(exc, sqlite3.DatabaseError):
                 exc = database_failure(exc, self.store.path)
-            log.error("summary not sent, will retry: %s", exc)
+            self.summary_health.failed(f"summary not sent, will retry: {exc}", now)
             return
+        except Exception as exc:  # noqa: BLE001 - a broken template override, say
+            message = f"summary not sent: {type(exc).__name__}: {exc}"
+            self.summary_health.failed(message, now, with_traceback=True)
+            return
+        self.summary_health.ok(outcome.status, now)
         if outcome.status == "sent":
             log.info("summary for %s sent: %s", outcome.week, outcome.subject)
 
@@ -331,8 +350,8 @@ class Service:
         summary = self.config.summary
         return next_scheduled(self.clock.now(), summary.weekday, summary.time, self._zone())
 
-    def _zone(self):
-        return self.config.summary.zone() or local_zone()
+    def _zone(self) -> tzinfo:
+        return self.config.owner_zone()
 
     # --- status ---------------------------------------------------------------------------
 
@@ -349,7 +368,7 @@ class Service:
             retry = self.health.retry_at.strftime("%H:%M:%S") if self.health.retry_at else "?"
             return f"failing ({self.health.failures}x), retry at {retry}: {self.health.last_error}"
         if self.health.last_poll_at is None:
-            return "starting"
+            return "connected, first sync running" if self.mailbox else "starting"
         return f"ok at {self.health.last_poll_at:%H:%M:%S}: {self.health.last_result}"
 
     def _save_status(self) -> None:

@@ -14,17 +14,16 @@ from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import UTC, date, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta, tzinfo
 from typing import Any
 
 from kithkin.daemon import contacts as book
-from kithkin.daemon.analysis import Report
-from kithkin.daemon.dates import parse_date, parse_days, parse_duration
+from kithkin.daemon.dates import add_days, local_date, parse_date, parse_days, parse_duration
 from kithkin.daemon.errors import KithkinError, UsageError
 from kithkin.daemon.store import Contact, NewInteraction, Store
 from kithkin.daemon.summary import MESSAGE_ID_DOMAIN, SummaryExtras
 from kithkin.parsers.headers import HeaderBlock, MessageFacts
-from kithkin.parsers.replies import HELP, Command, command_lines, parse_command, reply_text
+from kithkin.parsers.replies import HELP, VERBS, Command, command_lines, parse_command, reply_text
 
 TOKEN_VALID_DAYS = 30
 _SUMMARY_ID = re.compile(r"summary\.([0-9a-f]{32})@" + re.escape(MESSAGE_ID_DOMAIN), re.IGNORECASE)
@@ -43,14 +42,21 @@ def tokens_in(facts: MessageFacts) -> list[str]:
     return list(dict.fromkeys(found))
 
 
-def is_from_owner(facts: MessageFacts, me: frozenset[str]) -> bool:
-    return bool(facts.from_) and all(mailbox.address in me for mailbox in facts.from_)
+def owner_to_owner(message: HeaderBlock | MessageFacts, me: frozenset[str]) -> bool:
+    """From the owner and to the owner only: what a reply to a summary always is. (Mail
+    from the owner to anyone else is never read as one, so nothing of it is recorded.)"""
+    recipients = message.to + message.cc + message.bcc
+    return (
+        bool(message.from_)
+        and bool(recipients)
+        and all(mailbox.address in me for mailbox in (*message.from_, *recipients))
+    )
 
 
 def may_be_summary_reply(block: HeaderBlock, me: frozenset[str]) -> bool:
-    """A cheap first look at an undecoded block: from the owner, and something in its
+    """A cheap first look at an undecoded block: owner to owner, and something in its
     references or subject that could be a summary's token (or is still encoded)."""
-    if not block.from_ or not all(mailbox.address in me for mailbox in block.from_):
+    if not owner_to_owner(block, me):
         return False
     subject = block.raw("subject")
     text = (block.raw("in-reply-to") + block.raw("references") + subject).lower()
@@ -62,7 +68,7 @@ def looks_like_summary_reply(facts: MessageFacts, me: frozenset[str]) -> bool:
 
     Kithkin's own summaries (with the X-Kithkin-Summary header) are not replies.
     """
-    if facts.kithkin_summary or not is_from_owner(facts, me):
+    if facts.kithkin_summary or not owner_to_owner(facts, me):
         return False
     return bool(tokens_in(facts)) or bool(_LOOKS_LIKE_REPLY.search(facts.subject))
 
@@ -73,7 +79,7 @@ def valid_token(facts: MessageFacts, store: Store, now: datetime) -> str | None:
 
 
 @dataclass
-class Outcome:
+class ReplyOutcome:
     applied: list[str] = field(default_factory=list)
     not_understood: list[tuple[str, str]] = field(default_factory=list)
 
@@ -86,36 +92,41 @@ def ignored(reason: str) -> dict[str, Any]:
 
 
 def handle_reply(
-    store: Store, facts: MessageFacts, raw_body: bytes | None, token: str | None, now: datetime
+    store: Store,
+    facts: MessageFacts,
+    raw_body: bytes | None,
+    token: str | None,
+    *,
+    now: datetime,
+    zone: tzinfo,
 ) -> dict[str, Any]:
     """Apply one reply's commands (caller holds the transaction) and record it. Returns the
-    recorded results."""
+    recorded results. Dates in commands ("called Ada", "snooze Ada 3w") count from the day
+    the reply was written, in the owner's time zone."""
     if token is None:
         results = ignored("looked like a reply to a summary but carried no valid token")
     else:
         text = reply_text(raw_body or b"")
-        day = (facts.date or now).astimezone().date()
+        day = local_date(facts.date or now, zone)
         results = apply_commands(store, command_lines(text), day=day, now=now).as_json()
     store.record_reply(facts.message_key, token, facts.date or now, results, now)
     return results
 
 
-def apply_commands(store: Store, lines: list[str], *, day: date, now: datetime) -> Outcome:
-    outcome = Outcome()
+def apply_commands(store: Store, lines: list[str], *, day: date, now: datetime) -> ReplyOutcome:
+    outcome = ReplyOutcome()
     for line in lines:
         command = parse_command(line)
         if command is None:
-            outcome.not_understood.append((line, "not a command (" + ", ".join(_verbs()) + ")"))
+            outcome.not_understood.append((line, "not a command (" + ", ".join(VERBS) + ")"))
             continue
         try:
             outcome.applied.append(_apply(store, command, day, now))
         except KithkinError as exc:
             outcome.not_understood.append((line, str(exc)))
+        except (ValueError, OverflowError) as exc:  # one line of input never poisons a batch
+            outcome.not_understood.append((line, f"cannot be applied: {exc}"))
     return outcome
-
-
-def _verbs() -> list[str]:
-    return ["snooze", "mute", "unmute", "every", "called", "met", "note"]
 
 
 def _apply(store: Store, command: Command, day: date, now: datetime) -> str:
@@ -127,7 +138,9 @@ def _apply(store: Store, command: Command, day: date, now: datetime) -> str:
             until = parse_date(words[-1])
             name = words[:-2]
         else:
-            until = day + parse_duration(_last(words, "a duration like 3w or 'until DATE'"))
+            until = add_days(
+                day, parse_duration(_last(words, "a duration like 3w or 'until DATE'"))
+            )
             name = words[:-1]
         contact = _resolve(store, name)
         store.set_attention(contact.id, snoozed_until=until.isoformat())
@@ -193,7 +206,7 @@ def log_manual(store: Store, contact: Contact, kind: str, day: date, note: str |
         )
 
 
-def summary_extras(store: Store, report: Report) -> SummaryExtras:
+def summary_extras(store: Store, as_of: date) -> SummaryExtras:
     """Results of replies since the last summary, the command reminder, and latest notes."""
     replies = store.unreported_replies()
     applied: list[str] = []
@@ -207,6 +220,6 @@ def summary_extras(store: Store, report: Report) -> SummaryExtras:
         applied=applied,
         not_understood=not_understood,
         commands=list(HELP),
-        notes=store.latest_notes(),
+        notes=store.latest_notes(as_of),
         reply_keys=[reply["message_key"] for reply in replies],
     )

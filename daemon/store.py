@@ -10,7 +10,7 @@ import json
 import os
 import sqlite3
 from collections.abc import Iterable, Iterator
-from contextlib import contextmanager
+from contextlib import AbstractContextManager, contextmanager
 from dataclasses import dataclass
 from datetime import date, datetime, timedelta
 from pathlib import Path
@@ -19,11 +19,10 @@ from typing import Any, Self
 from sqlite_utils import Database
 
 from kithkin.daemon import schema
-from kithkin.daemon.dates import as_utc, utc_iso
+from kithkin.daemon.dates import EPOCH, as_utc, day_number, utc_iso
 from kithkin.daemon.errors import StoreError, UsageError
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
-EPOCH = date(1970, 1, 1)
 
 
 @dataclass(frozen=True)
@@ -174,7 +173,7 @@ class Store:
     def __exit__(self, *exc: object) -> None:
         self.close()
 
-    def atomic(self):
+    def atomic(self) -> AbstractContextManager[Database]:
         return self.db.atomic()
 
     # --- contacts -----------------------------------------------------------------------
@@ -187,9 +186,6 @@ class Store:
         if not found:
             raise UsageError(f"no contact with id {contact_id}")
         return found[0]
-
-    def contacts_named(self, name: str) -> list[Contact]:
-        return self._contacts("c.name = ? COLLATE NOCASE", [name])
 
     def _contacts(self, where: str, params: list[Any]) -> list[Contact]:
         rows = self.db.execute(
@@ -310,7 +306,12 @@ class Store:
                 )
 
     def forget_contact(self, contact_id: int) -> int:
-        """Delete a contact with everything about them. Returns the interactions removed."""
+        """Delete a contact with everything about them. Returns the interactions removed.
+
+        That includes their name in the record of replies to summaries, and the old pages in
+        the WAL (secure_delete zeroes freed pages of the database file, not WAL frames).
+        """
+        name = self.contact(contact_id).name
         with self.db.atomic():
             removed = self.db.execute(
                 "SELECT count(*) FROM interactions WHERE contact_id = ?", [contact_id]
@@ -321,7 +322,31 @@ class Store:
                 "DELETE FROM pending_backfill WHERE address NOT IN (SELECT address FROM addresses)"
             )
             self.db.execute("DELETE FROM contacts WHERE id = ?", [contact_id])
+            self._scrub_replies(name)
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return removed
+
+    def _scrub_replies(self, name: str) -> None:
+        """Replace every reported line about `name` by a placeholder; keep the rows (they
+        are what makes each reply apply only once)."""
+        folded = name.casefold()
+        placeholder = "(about a forgotten contact)"
+        rows = self.db.execute("SELECT message_key, results FROM replies").fetchall()
+        for key, text in rows:
+            if folded not in text.casefold():
+                continue
+            results = json.loads(text)
+            results["applied"] = [
+                placeholder if folded in line.casefold() else line
+                for line in results.get("applied", [])
+            ]
+            results["not_understood"] = [
+                [placeholder, ""] if folded in " ".join(item).casefold() else item
+                for item in results.get("not_understood", [])
+            ]
+            self.db.execute(
+                "UPDATE replies SET results = ? WHERE message_key = ?", [json.dumps(results), key]
+            )
 
     def _contact_tables(self) -> list[str]:
         return [
@@ -428,7 +453,7 @@ class Store:
                     row.kind,
                     row.direction,
                     utc_iso(row.date),
-                    day_number(row.date),
+                    utc_day_number(row.date),
                     row.message_key,
                     row.message_id,
                     row.subject,
@@ -439,8 +464,14 @@ class Store:
             ).rowcount
         return added
 
-    def interactions(self, contact_id: int | None = None, limit: int = 0) -> list[dict[str, Any]]:
-        where, params = ("WHERE i.contact_id = ?", [contact_id]) if contact_id else ("", [])
+    def interactions(
+        self, contact_id: int | None = None, limit: int = 0, until: date | None = None
+    ) -> list[dict[str, Any]]:
+        """Newest first; one person's or everyone's; none after the day `until`."""
+        bound = _day_bound(day_number(until)) if until else "9999"
+        where, params = "WHERE i.date < ?", [bound]
+        if contact_id:
+            where, params = where + " AND i.contact_id = ?", [bound, contact_id]
         limit_sql = f"LIMIT {int(limit)}" if limit > 0 else ""
         rows = self.db.execute(
             f"""SELECT i.id, c.name, i.date, i.direction, i.message_id, i.subject, i.kind,
@@ -474,12 +505,12 @@ class Store:
         with self.db.atomic():
             self.db.execute("DELETE FROM interactions WHERE id = ?", [interaction_id])
 
-    def interaction_counts(self, contact_id: int) -> dict[str, int]:
-        """How many interactions of each kind: email_in, email_out, call, meeting..."""
+    def interaction_counts(self, contact_id: int, until: date) -> dict[str, int]:
+        """How many interactions of each kind up to `until`: email_in, email_out, call..."""
         rows = self.db.execute(
             """SELECT CASE WHEN kind = 'email' THEN 'email_' || direction ELSE kind END, count(*)
-               FROM interactions WHERE contact_id = ? GROUP BY 1""",
-            [contact_id],
+               FROM interactions WHERE contact_id = ? AND date < ? GROUP BY 1""",
+            [contact_id, _day_bound(day_number(until))],
         ).fetchall()
         return dict(rows)
 
@@ -493,19 +524,22 @@ class Store:
             )
         return cursor.lastrowid
 
-    def notes(self, contact_id: int) -> list[dict[str, Any]]:
+    def notes(self, contact_id: int, until: date | None = None) -> list[dict[str, Any]]:
+        """Newest first; none dated after `until`."""
         rows = self.db.execute(
-            "SELECT id, date, text FROM notes WHERE contact_id = ? ORDER BY date DESC, id DESC",
-            [contact_id],
+            "SELECT id, date, text FROM notes WHERE contact_id = ? AND date <= ? "
+            "ORDER BY date DESC, id DESC",
+            [contact_id, until.isoformat() if until else "9999"],
         ).fetchall()
         return [dict(zip(("id", "date", "text"), row, strict=True)) for row in rows]
 
-    def latest_notes(self) -> dict[int, tuple[str, str]]:
-        """contact_id -> (date, text) of their newest note."""
+    def latest_notes(self, until: date) -> dict[int, tuple[str, str]]:
+        """contact_id -> (date, text) of their newest note dated on or before `until`."""
         rows = self.db.execute(
             """SELECT contact_id, date, text FROM notes n WHERE id = (
-                   SELECT id FROM notes WHERE contact_id = n.contact_id
-                   ORDER BY date DESC, id DESC LIMIT 1)"""
+                   SELECT id FROM notes WHERE contact_id = n.contact_id AND date <= ?
+                   ORDER BY date DESC, id DESC LIMIT 1)""",
+            [until.isoformat()],
         ).fetchall()
         return {row[0]: (row[1], row[2]) for row in rows}
 
@@ -682,9 +716,9 @@ def _day_bound(last_day: int) -> str:
     return (EPOCH + timedelta(days=last_day + 1)).strftime("%Y-%m-%dT00:00:00Z")
 
 
-def day_number(moment: datetime) -> int:
-    """Days since 1970-01-01 in UTC: the unit every analysis aggregate counts in."""
-    return (as_utc(moment).date() - EPOCH).days
+def utc_day_number(moment: datetime) -> int:
+    """The UTC day of a moment, as days since 1970-01-01."""
+    return day_number(as_utc(moment).date())
 
 
 _SQLITE_HINTS = {

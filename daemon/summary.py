@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from kithkin.daemon.analysis import Report
+from kithkin.daemon.store import Contact
 from kithkin.daemon.templates import environment, mailto
 from kithkin.parsers.addresses import ascii_address
 
@@ -52,7 +53,6 @@ class SummaryExtras:
     not_understood: list[tuple[str, str]] = field(default_factory=list)
     commands: list[str] = field(default_factory=list)
     notes: dict[int, tuple[str, str]] = field(default_factory=dict)  # contact id -> (date, text)
-    whys: dict[int, str] = field(default_factory=dict)  # contact id -> cadence "why" line
     reply_keys: list[str] = field(default_factory=list)  # replies reported in this summary
 
 
@@ -106,21 +106,20 @@ def render_summary(
 def summary_context(
     report: Report, *, owner: str, max_people: int, token: str, extras: SummaryExtras
 ) -> dict[str, Any]:
-    def person(contact: Any) -> dict[str, Any]:
+    def person(contact: Contact) -> dict[str, Any]:
         name = one_line(contact.name)
         note = extras.notes.get(contact.id)
         return {
             "name": name,
-            "first_name": name.split(" ")[0] if name else name,
-            "address": contact.emails[0] if contact.emails else owner,
+            "first_name": name.split(" ")[0],
+            "address": contact.emails[0],
             "note": one_line(note[1]) if note else "",
             "note_date": note[0] if note else "",
+            # A reply to the owner, token in the subject, the person's snooze prefilled.
+            "snooze_link": mailto(owner, f"Re: Kithkin [{token}]", f"snooze {name} 3w")
+            if extras.commands
+            else None,
         }
-
-    def snooze_link(name: str) -> str | None:
-        if not extras.commands:
-            return None
-        return mailto(owner, f"Re: Kithkin [{token}]", f"snooze {name} 3w")
 
     fading = []
     for item in report.fading[:max_people]:
@@ -128,9 +127,8 @@ def summary_context(
         entry.update(
             days_since=item.days_since,
             cadence_days=item.cadence.days,
-            why=one_line(extras.whys.get(item.contact.id) or item.cadence.why()),
+            why=one_line(item.cadence.why()),
             last_subject=one_line(item.last_subject),
-            snooze_link=snooze_link(entry["name"]),
         )
         fading.append(entry)
     awaiting = [

@@ -17,7 +17,7 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import suppress
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Protocol
 
 import idna
@@ -25,7 +25,13 @@ import idna
 from kithkin.daemon import steering
 from kithkin.daemon.dates import utc_iso
 from kithkin.daemon.errors import MailboxError
-from kithkin.daemon.imap import FETCH_BATCH, FetchedHeader, FolderUnavailable, SearchRefused
+from kithkin.daemon.imap import (
+    FETCH_BATCH,
+    FetchedHeader,
+    FolderStatus,
+    FolderUnavailable,
+    SearchRefused,
+)
 from kithkin.daemon.matching import addresses, involved, match
 from kithkin.daemon.store import FolderState, NewInteraction, Store
 from kithkin.parsers.addresses import normalise_address
@@ -41,7 +47,7 @@ class MailSource(Protocol):
     """What the engine needs from a mailbox; `imap.Mailbox` is the real one."""
 
     def folders_to_sync(self) -> list[str]: ...
-    def examine(self, folder: str): ...
+    def examine(self, folder: str) -> FolderStatus: ...
     def uids_above(self, last_uid: int, uidnext: int | None) -> Iterator[list[int]]: ...
     def search_uids(self, criteria: list, *, charset: str | None = None) -> list[int]: ...
     def fetch_headers(self, uids: list[int]) -> list[FetchedHeader]: ...
@@ -100,6 +106,9 @@ class SyncReport:
         )
         if self.unparseable:
             text += f", {self.unparseable} unreadable message(s) skipped"
+        resets = [f.name for f in self.folders if f.uidvalidity_reset]
+        if resets:
+            text += f"; UIDVALIDITY changed, rescanned: {', '.join(resets)}"
         errors = [f"{f.name}: {f.error}" for f in self.folders if f.error]
         if errors:
             text += "; " + "; ".join(errors)
@@ -118,6 +127,7 @@ class Sync:
         clock: Callable[[], datetime],
         progress: Progress | None = None,
         should_stop: Callable[[], bool] = lambda: False,
+        zone: tzinfo = UTC,
     ) -> None:
         self.source = source
         self.store = store
@@ -125,6 +135,7 @@ class Sync:
         self.clock = clock
         self.progress = progress or NoProgress()
         self.should_stop = should_stop
+        self.zone = zone  # the owner's: the day a reply's commands count from
         self.book = store.address_book()
 
     def run(self, *, backfill_all: bool = False) -> SyncReport:
@@ -215,7 +226,9 @@ class Sync:
             added = self.store.add_interactions(rows)
             for facts, body, token in answer:
                 if not self.store.reply_seen(facts.message_key):
-                    results = steering.handle_reply(self.store, facts, body, token, self.clock())
+                    results = steering.handle_reply(
+                        self.store, facts, body, token, now=self.clock(), zone=self.zone
+                    )
                     log.info("reply to a summary: %s", results)
             if advance:
                 state = replace(
@@ -276,14 +289,14 @@ class Sync:
 
     def _backfill(self, state: FolderState, pending: list[str], report: FolderReport) -> None:
         """Log past mail of newly added addresses, below the folder's cursor."""
-        addresses = [a for a in pending if a in self.book]
-        if not addresses:
+        new = [address for address in pending if address in self.book]
+        if not new:
             return
         uids = None
-        if len(addresses) <= SEARCH_LIMIT:
-            uids = self._search_addresses(addresses, state.last_uid)
+        if len(new) <= SEARCH_LIMIT:
+            uids = self._search_addresses(new, state.last_uid)
         if uids is None:
-            log.info("%s: scanning headers for %d new address(es)", state.name, len(addresses))
+            log.info("%s: scanning headers for %d new address(es)", state.name, len(new))
             uids = [
                 uid for window in self.source.uids_above(0, state.last_uid + 1) for uid in window
             ]

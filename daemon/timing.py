@@ -7,12 +7,6 @@ from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from kithkin.daemon.config import WEEKDAYS
 
 
-def local_zone() -> tzinfo:
-    zone = datetime.now().astimezone().tzinfo
-    assert zone is not None
-    return zone
-
-
 def last_scheduled(now: datetime, weekday: str, at: str, zone: tzinfo) -> datetime:
     """The most recent scheduled moment at or before `now` (aware, in `zone`)."""
     local = now.astimezone(zone)

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 from datetime import date, datetime
 from email.message import EmailMessage
 
-from kithkin.daemon.analysis import Report, analyse
+from kithkin.daemon import steering
+from kithkin.daemon.analysis import analyse
 from kithkin.daemon.config import Config, ServerConfig
 from kithkin.daemon.credentials import get_secret
 from kithkin.daemon.delivery import already_in_inbox, append_imap, send_smtp
@@ -38,18 +39,11 @@ class Outcome:
     subject: str | None = None
 
 
-def extras_for(store: Store, report: Report) -> SummaryExtras:
-    """What the summary shows besides the report; the reply-commands feature fills this in."""
-    from kithkin.daemon import steering
-
-    return steering.summary_extras(store, report)
-
-
 def prepare(
     store: Store, config: Config, as_of: date, token: str
 ) -> tuple[RenderedSummary, SummaryExtras]:
     report = analyse(store, as_of, config.analysis)
-    extras = extras_for(store, report)
+    extras = steering.summary_extras(store, as_of)
     rendered = render_summary(
         report,
         owner=config.summary_recipient(),

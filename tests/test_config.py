@@ -120,6 +120,7 @@ def test_no_file_at_the_default_location_gives_defaults(tmp_path, monkeypatch) -
         ('[summary]\nschedule = "monday 25:00"\n', r"\[summary\] schedule must look like"),
         ('[summary]\ntimezone = "Mars/Olympus"\n', r"\[summary\] timezone is not a known"),
         ('[summary]\ndelivery = "smtp"\n', r"\[smtp\] is missing"),
+        ('[summary]\nto = "someone@else.example"\n', r"\[summary\] to must be one of \[me\]"),
         ("[summary]\nmax_people = 0\n", r"\[summary\] max_people must be at least 1"),
         ('[summary]\nsend_when_empty = "yes"\n', r"send_when_empty must be true or false"),
         ('[daemon]\npoll_interval = "often"\n', r"\[daemon\] poll_interval must be a duration"),

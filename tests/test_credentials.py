@@ -121,3 +121,30 @@ def test_headless_cli_gives_the_message_not_a_traceback(tmp_path: Path) -> None:
         assert "Traceback" not in result.stderr
         assert result.stderr.count("\n") == 1
         assert "keyring" in result.stderr
+
+
+def test_a_keyring_that_never_answers_is_given_up_on(monkeypatch) -> None:
+    import threading
+
+    import keyring
+    from keyring.backend import KeyringBackend
+
+    never = threading.Event()
+
+    class Locked(KeyringBackend):
+        priority = 1
+
+        def get_password(self, service, username):
+            never.wait()  # a prompt nobody answers
+
+        def set_password(self, service, username, password):
+            raise NotImplementedError
+
+        def delete_password(self, service, username):
+            raise NotImplementedError
+
+    monkeypatch.setattr(keyring.core, "_keyring_backend", Locked())
+    monkeypatch.setattr("kithkin.daemon.credentials.KEYRING_TIMEOUT", 0.2)
+    with pytest.raises(CredentialError, match=r"keyring \(no answer within 0 s \(locked\?\)\)"):
+        get_secret(server(), {})
+    never.set()

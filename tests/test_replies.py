@@ -261,3 +261,38 @@ def test_html_reduced_to_text_drops_quotes_and_scripts() -> None:
         "<script>mute('x')</script><blockquote>mute Ada</blockquote></body></html>"
     )
     assert command_lines(html_to_text(html)) == ["mute Bob"]
+
+
+def test_an_impossible_command_is_reported_and_never_blocks_the_sync(owner: Owner) -> None:
+    owner.reply("snooze Ada Lovelace 99999y\r\nevery Bob 999999999d\r\nmute Bob")
+    append(owner.server, "INBOX", make_message(from_="ada@example.org", to=ME, subject="hi!"))
+    assert owner.cli("sync", "-q").exit_code == 0
+    reply = owner.status()["replies"][0]
+    assert reply["applied"] == ["muted Bob"]
+    assert [reason.split(":")[0] for _line, reason in reply["not_understood"]] == [
+        "duration too long", "duration too long",
+    ]  # fmt: skip
+    assert "hi!" in owner.cli("interactions", "Ada Lovelace").stdout  # the batch went through
+
+
+def test_owner_mail_to_someone_else_is_never_taken_for_a_reply(owner: Owner) -> None:
+    owner.reply("mute Bob", subject="Re: my Kithkin deck for Friday", in_reply_to=None,
+                folder="Sent")  # fmt: skip
+    to_stranger = make_message(from_=ME, to="stranger@else.example",
+                               subject="Re: my Kithkin deck", body="mute Bob")  # fmt: skip
+    append(owner.server, "Sent", to_stranger)
+    owner.cli("sync", "-q")
+    replies = owner.status()["replies"]
+    assert len(replies) == 1 and "no valid token" in replies[0]["ignored"]  # only the first
+    raw = b"".join(p.read_bytes() for p in owner.config.parent.glob("kithkin.db*"))
+    assert b"stranger@else.example" not in raw
+
+
+def test_forgetting_someone_removes_them_from_reply_records_too(owner: Owner) -> None:
+    owner.reply("note Ada Lovelace is seeing a cardiologist\r\nmute Bob")
+    owner.cli("sync", "-q")
+    assert owner.cli("contacts", "forget", "Ada Lovelace", "--yes").exit_code == 0
+    raw = b"".join(p.read_bytes() for p in owner.config.parent.glob("kithkin.db*"))
+    assert b"cardiologist" not in raw and b"Ada Lovelace" not in raw
+    applied = owner.status()["replies"][0]["applied"]
+    assert applied == ["(about a forgotten contact)", "muted Bob"]

@@ -92,7 +92,7 @@ def daemon_setup(dovecot, tmp_path: Path, kithkin_home: Path, run_cli):
 def test_the_daemon_notifies_polls_and_stops_cleanly(daemon_setup, run_cli) -> None:
     s = daemon_setup
     ready = s.notify.wait_for(lambda m: "READY=1" in m, "READY=1")
-    assert "STATUS=ok at" in ready
+    assert "STATUS=connected, first sync running" in ready  # READY before the whole sync
     append(s.server, "INBOX", make_message(from_="ada@example.org", to=ME, subject="hello"))
     wait_until(lambda: logged(s.config, run_cli) == ["hello"], "the new message logged")
     s.notify.wait_for(lambda m: m == "WATCHDOG=1", "WATCHDOG=1")
@@ -316,3 +316,16 @@ def test_run_needs_a_config(run_cli) -> None:
     result = run_cli("run")
     assert result.exit_code == 2
     assert "run `kithkin init`" in result.stderr
+
+
+def test_a_broken_summary_template_never_stops_the_service(summary_setup, smtp_server,
+                                                           monkeypatch, kithkin_home,
+                                                           caplog) -> None:  # fmt: skip
+    overrides = kithkin_home / "config" / "kithkin" / "templates"
+    overrides.mkdir(parents=True)
+    (overrides / "summary.txt.j2").write_text("{{ no_such_variable }}")
+    with caplog.at_level("ERROR", logger="kithkin"):
+        run_service(summary_setup, SUNDAY, SUNDAY + timedelta(days=2), monkeypatch)
+    assert smtp_server.messages == []
+    failures = [r for r in caplog.records if "summary" in r.getMessage()]
+    assert len(failures) == 1, [r.getMessage() for r in failures]  # logged once, then backoff

@@ -36,7 +36,8 @@ from typing import Any
 
 from kithkin.daemon.analysis import WINDOW_DAYS, analyse
 from kithkin.daemon.config import AnalysisConfig
-from kithkin.daemon.store import EPOCH, Store
+from kithkin.daemon.dates import EPOCH
+from kithkin.daemon.store import Store
 
 TARGET_SECONDS = 1.0
 YEARS = 3
