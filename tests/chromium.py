@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 import shutil
 import struct
 import subprocess
@@ -10,7 +9,7 @@ import zlib
 from dataclasses import dataclass
 from pathlib import Path
 
-import pytest
+from helpers import missing_tool
 
 FLAGS = [
     "--headless",
@@ -31,10 +30,7 @@ def chromium_binary() -> str:
     found = shutil.which("chromium") or shutil.which("chromium-browser")
     if found:
         return found
-    message = "chromium not installed (apt-get install chromium)"
-    if os.environ.get("KITHKIN_REQUIRE_CHROMIUM") == "1":
-        pytest.fail(f"{message}; KITHKIN_REQUIRE_CHROMIUM=1 requires it")
-    pytest.skip(message)
+    missing_tool("chromium not installed (apt-get install chromium)", "KITHKIN_REQUIRE_CHROMIUM")
 
 
 @dataclass(frozen=True)

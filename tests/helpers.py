@@ -3,9 +3,12 @@
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any
+from typing import Any, NoReturn
+
+import pytest
 
 ME = "me@home.example"
 ME_ALIAS = "Me.Alias@Old-Job.example"
@@ -70,3 +73,10 @@ class CliResult:
     @property
     def output(self) -> str:
         return self.stdout + self.stderr
+
+
+def missing_tool(message: str, required_by: str) -> NoReturn:
+    """Skip for want of a tool, or fail when `$required_by=1` (CI sets it: nothing may skip)."""
+    if os.environ.get(required_by) == "1":
+        pytest.fail(f"{message}; {required_by}=1 requires it")
+    pytest.skip(message)

@@ -36,9 +36,9 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any, Literal, Protocol, Self
 
-import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
+from helpers import missing_tool
 from imapclient import IMAPClient
 
 LOOPBACK = "127.0.0.1"
@@ -199,10 +199,10 @@ def require_dovecot() -> None:
     """Skip without Dovecot, or fail if KITHKIN_REQUIRE_DOVECOT=1 (as CI sets it)."""
     if dovecot_available():
         return
-    message = "dovecot not installed (apt-get install dovecot-imapd); pymap tests still run"
-    if os.environ.get("KITHKIN_REQUIRE_DOVECOT") == "1":
-        pytest.fail(f"{message}; KITHKIN_REQUIRE_DOVECOT=1 requires it")
-    pytest.skip(message)
+    missing_tool(
+        "dovecot not installed (apt-get install dovecot-imapd); pymap tests still run",
+        "KITHKIN_REQUIRE_DOVECOT",
+    )
 
 
 # --- TLS -----------------------------------------------------------------------------------
