@@ -249,14 +249,11 @@ class Sync:
     def _check_complete(self, uids: list[int], batch: list[FetchedHeader]) -> None:
         """A UID asked for and not answered must have been expunged meanwhile; if it still
         exists, the response was garbled, and committing the cursor past it would lose it."""
-        missing = sorted(set(uids) - {fetched.uid for fetched in batch})
+        missing = set(uids) - {fetched.uid for fetched in batch}
         if not missing:
             return
-        still_there = [
-            uid
-            for uid in self.source.search_uids(["UID", ",".join(str(uid) for uid in missing)])
-            if uid in set(missing)
-        ]
+        listed = ",".join(str(uid) for uid in sorted(missing))
+        still_there = [uid for uid in self.source.search_uids(["UID", listed]) if uid in missing]
         if still_there:
             raise MailboxError(
                 f"the server left out {len(still_there)} message(s) from a FETCH reply; "
