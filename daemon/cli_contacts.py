@@ -7,10 +7,11 @@ from pathlib import Path
 import click
 
 from kithkin.daemon import contacts as book
-from kithkin.daemon.app import App, pass_app, print_json
+from kithkin.daemon.app import App, pass_app, print_json, sanitised
 from kithkin.daemon.dates import parse_birthday, parse_date, parse_days
 from kithkin.daemon.errors import UsageError
 from kithkin.daemon.store import Contact
+from kithkin.parsers.text import clean_line
 
 
 @click.group()
@@ -73,15 +74,17 @@ def import_(app: App, file: Path) -> None:
     nothing you edited in Kithkin is overwritten. Entries that cannot be read are listed with
     their line numbers; the rest is imported. Exit status 1 if any entry failed.
     """
+    shown = clean_line(str(file))  # a file name can hold anything too
     try:
         data = file.read_bytes()
     except OSError as exc:
-        raise UsageError(f"{file}: cannot read: {exc.strerror}") from None
+        raise UsageError(f"{shown}: cannot read: {exc.strerror}") from None
     report = book.import_contacts(app.store, data, now=app.clock())
     for problem in report.problems:
-        click.echo(f"{file}:{problem.line}: {problem.message}", err=True)
+        click.echo(f"{shown}:{problem.line}: {clean_line(problem.message)}", err=True)
     click.echo(
-        f"Imported {file.name}: {len(report.added)} added, {len(report.updated)} updated, "
+        f"Imported {clean_line(file.name)}: {len(report.added)} added, "
+        f"{len(report.updated)} updated, "
         f"{report.unchanged} unchanged, {len(report.problems)} skipped"
     )
     if report.problems:
@@ -100,6 +103,7 @@ def list_(app: App, as_json: bool) -> None:
     if not people:
         click.echo("No contacts yet. Add one with `kithkin contacts add NAME --email ADDRESS`.")
         return
+    people = sanitised(people)
     width = max(len(contact.name) for contact in people)
     for contact in people:
         click.echo(f"{contact.name:<{width}}  {describe(contact)}")
@@ -154,10 +158,12 @@ def edit(
     if every and no_every or birthday and no_birthday:
         raise UsageError("give a value or its --no- option, not both")
     contact = book.resolve_contact(app.store, name)
-    removed = book.normalise_emails(remove_emails)
+    # An older version may have stored an address uncleaned; it can still be removed.
+    stored = {clean_line(address): address for address in contact.emails}
+    removed = [stored.get(address, address) for address in book.normalise_emails(remove_emails)]
     unknown = [address for address in removed if address not in contact.emails]
     if unknown:
-        raise UsageError(f"{contact.name} has no address {unknown[0]}")
+        raise UsageError(f"{sanitised(contact.name)} has no address {unknown[0]}")
     app.store.update_contact(
         contact.id,
         name=book.clean_name(new_name) if new_name is not None else None,
@@ -169,7 +175,7 @@ def edit(
         birthday=None if no_birthday else parse_birthday(birthday) if birthday else False,
         now=app.clock(),
     )
-    updated = app.store.contact(contact.id)
+    updated = sanitised(app.store.contact(contact.id))
     click.echo(f"{updated.name}  {describe(updated)}")
 
 
@@ -180,10 +186,11 @@ def edit(
 def forget(app: App, name: str, yes: bool) -> None:
     """Delete a contact and every interaction logged with them."""
     contact = book.resolve_contact(app.store, name)
+    shown = sanitised(contact.name)
     if not yes and click.get_text_stream("stdin").isatty():
-        click.confirm(f"Forget {contact.name} and everything logged with them?", abort=True)
+        click.confirm(f"Forget {shown} and everything logged with them?", abort=True)
     removed = app.store.forget_contact(contact.id)
-    click.echo(f"Forgot {contact.name} and {removed} logged interaction(s).")
+    click.echo(f"Forgot {shown} and {removed} logged interaction(s).")
 
 
 @contacts.command("snooze")
@@ -195,7 +202,7 @@ def snooze(app: App, name: str, until: str) -> None:
     contact = book.resolve_contact(app.store, name)
     day = parse_date(until)
     app.store.set_attention(contact.id, snoozed_until=day.isoformat())
-    click.echo(f"Snoozed {contact.name} until {day.isoformat()}.")
+    click.echo(f"Snoozed {sanitised(contact.name)} until {day.isoformat()}.")
 
 
 @contacts.command("mute")
@@ -205,7 +212,7 @@ def mute(app: App, name: str) -> None:
     """Leave someone out of every summary until `unmute`. Their mail is still logged."""
     contact = book.resolve_contact(app.store, name)
     app.store.set_attention(contact.id, muted=True)
-    click.echo(f"Muted {contact.name}.")
+    click.echo(f"Muted {sanitised(contact.name)}.")
 
 
 @contacts.command("unmute")
@@ -215,7 +222,7 @@ def unmute(app: App, name: str) -> None:
     """Undo `mute` and any snooze."""
     contact = book.resolve_contact(app.store, name)
     app.store.set_attention(contact.id, muted=False, snoozed_until=None)
-    click.echo(f"Unmuted {contact.name}.")
+    click.echo(f"Unmuted {sanitised(contact.name)}.")
 
 
 def register(group: click.Group) -> None:

@@ -10,10 +10,11 @@ import click
 from kithkin.daemon import contacts as book
 from kithkin.daemon import steering
 from kithkin.daemon.analysis import WINDOW_DAYS, ago, learn_cadence
-from kithkin.daemon.app import App, pass_app, print_json
+from kithkin.daemon.app import App, pass_app, print_json, sanitised
 from kithkin.daemon.dates import day_number, parse_date
 from kithkin.daemon.errors import UsageError
 from kithkin.daemon.store import Contact
+from kithkin.parsers.text import clean_line
 
 KINDS = ("call", "meeting", "message", "other")
 
@@ -34,8 +35,8 @@ def log_(app: App, name: str, kind: str, when: str | None, note: str | None) -> 
     """
     contact = book.resolve_contact(app.store, name)
     day = parse_date(when) if when else app.today()
-    steering.log_manual(app.store, contact, kind, day, note=note.strip() if note else None)
-    click.echo(f"Logged a {kind} with {contact.name} on {day.isoformat()}.")
+    steering.log_manual(app.store, contact, kind, day, note=clean_line(note) if note else None)
+    click.echo(f"Logged a {kind} with {sanitised(contact.name)} on {day.isoformat()}.")
 
 
 @click.command()
@@ -56,7 +57,7 @@ def unlog(app: App, interaction_id: int) -> None:
             "sync (use `kithkin contacts forget NAME` to drop a person entirely)"
         )
     app.store.delete_interaction(interaction_id)
-    click.echo(f"Removed the {row['kind']} of {row['date'][:10]}.")
+    click.echo(f"Removed the {sanitised(row['kind'])} of {sanitised(row['date'][:10])}.")
 
 
 @click.command()
@@ -68,12 +69,12 @@ def note(app: App, name: str, text: tuple[str, ...], when: str | None) -> None:
     """Add a dated note about someone ("new job at the museum"). The newest note appears
     next to their name in the summary, so you remember what to write about."""
     contact = book.resolve_contact(app.store, name)
-    words = " ".join(" ".join(text).split())
+    words = clean_line(" ".join(text))
     if not words:
         raise UsageError("the note is empty")
     day = parse_date(when) if when else app.today()
     app.store.add_note(contact.id, words, day, app.clock())
-    click.echo(f"Noted for {contact.name} ({day.isoformat()}): {words}")
+    click.echo(f"Noted for {sanitised(contact.name)} ({day.isoformat()}): {words}")
 
 
 def person_page(app: App, contact: Contact, as_of: date) -> dict[str, Any]:
@@ -133,7 +134,7 @@ def show(app: App, name: str, as_json: bool, as_of: str | None) -> None:
     """Everything about one person: addresses, tags, birthday, the cadence in use and why,
     when you were last in touch and how, recent subjects, and your notes."""
     contact = book.resolve_contact(app.store, name)
-    page = person_page(app, contact, parse_date(as_of) if as_of else app.today())
+    page = sanitised(person_page(app, contact, parse_date(as_of) if as_of else app.today()))
     if as_json:
         print_json(page)
         return

@@ -16,13 +16,14 @@ from kithkin.parsers.contactfile import (
     name_too_long,
     read_contact_file,
 )
+from kithkin.parsers.text import clean_line
 
 
 def normalise_emails(raw: Iterable[str]) -> list[str]:
-    """Normalise each address; one that is not an address is a usage error naming it."""
+    """Clean and normalise each address; one that is not an address is a usage error naming it."""
     emails = []
     for item in raw:
-        address = normalise_address(item)
+        address = normalise_address(clean_line(item))
         if address is None:
             raise UsageError(f"not an email address: {item!r}")
         emails.append(address)
@@ -30,7 +31,8 @@ def normalise_emails(raw: Iterable[str]) -> list[str]:
 
 
 def clean_name(name: str) -> str:
-    cleaned = " ".join(name.split())
+    """A name as given (command line, contact file): clean, non-empty, not too long."""
+    cleaned = clean_line(name)
     if not cleaned:
         raise UsageError("a contact needs a name")
     if len(cleaned) > MAX_NAME:
@@ -39,7 +41,8 @@ def clean_name(name: str) -> str:
 
 
 def clean_tags(tags: Iterable[str]) -> list[str]:
-    return list(dict.fromkeys(t for t in (" ".join(tag.split()) for tag in tags) if t))
+    """Each tag clean, empty ones dropped, each once."""
+    return list(dict.fromkeys(t for t in (clean_line(tag) for tag in tags) if t))
 
 
 def add_contact(
@@ -133,26 +136,34 @@ def resolve_contact(store: Store, query: str) -> Contact:
     text = query.strip()
     if not text:
         raise UsageError("name a contact")
-    contacts = store.contacts()
     address = normalise_address(text)
     if address is not None:
         owner = store.owner_of(address)
         if owner is not None:
             return store.contact(owner)
-    folded = text.casefold()
+    found = name_matches(store.contacts(), text)
+    if len(found) == 1:
+        return found[0]
+    if len(found) > 1:
+        listed = "; ".join(clean_line(f"{c.name} <{c.emails[0]}>") for c in found[:10])
+        more = f" and {len(found) - 10} more" if len(found) > 10 else ""
+        raise UsageError(
+            f"{query!r} matches several contacts: {listed}{more}; use the full name or an address"
+        )
+    raise UsageError(f"no contact matches {query!r} (see `kithkin contacts list`)")
+
+
+def name_matches(contacts: Iterable[Contact], query: str) -> list[Contact]:
+    """The contacts that the first matching rule finds: the exact name, else a name that
+    starts so, else a word of a name that starts so (all case-insensitive)."""
+    folded = query.strip().casefold()
+    contacts = list(contacts)
     for matcher in (
         lambda c: c.name.casefold() == folded,
         lambda c: c.name.casefold().startswith(folded),
         lambda c: any(word.startswith(folded) for word in c.name.casefold().split()),
     ):
         found = [contact for contact in contacts if matcher(contact)]
-        if len(found) == 1:
-            return found[0]
-        if len(found) > 1:
-            listed = "; ".join(f"{c.name} <{c.emails[0]}>" for c in found[:10])
-            more = f" and {len(found) - 10} more" if len(found) > 10 else ""
-            raise UsageError(
-                f"{query!r} matches several contacts: {listed}{more}; "
-                "use the full name or an address"
-            )
-    raise UsageError(f"no contact matches {query!r} (see `kithkin contacts list`)")
+        if found:
+            return found
+    return []

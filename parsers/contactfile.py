@@ -10,6 +10,8 @@ import re
 from dataclasses import dataclass
 from datetime import date
 
+from kithkin.parsers.text import decode_file
+
 _BIRTHDAY = re.compile(r"^(?:(\d{4})|--)-?(\d{2})-?(\d{2})$")
 
 
@@ -40,7 +42,7 @@ def read_contact_file(data: bytes) -> tuple[list[ContactRecord], list[Problem]]:
     """Decode `data` (UTF-8, UTF-16 with BOM, or Windows-1252) and parse it as vCard or CSV."""
     from kithkin.parsers import csvfile, vcard
 
-    text = decode_text(data)
+    text = decode_file(data)
     if vcard.looks_like_vcard(text):
         records, problems = vcard.parse_vcards(text)
     else:
@@ -56,17 +58,6 @@ def read_contact_file(data: bytes) -> tuple[list[ContactRecord], list[Problem]]:
 
 def name_too_long(name: str) -> str:
     return f"name is {len(name)} characters long (at most {MAX_NAME})"
-
-
-def decode_text(data: bytes) -> str:
-    if data.startswith(b"\xef\xbb\xbf"):
-        return data[3:].decode("utf-8", errors="replace")
-    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
-        return data.decode("utf-16", errors="replace")
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return data.decode("cp1252", errors="replace")
 
 
 def normalise_birthday(text: str) -> str | None:

@@ -1,7 +1,8 @@
 """CSV contact lists (Google Contacts exports, old and new, or any file with a header row).
 
 Columns are recognised by their header, case-insensitively. Each row that cannot be imported
-gives a `Problem` at the physical line where the row starts, and reading goes on.
+gives a `Problem` at the physical line where the row starts, and reading goes on. Every cell
+that is read is cleaned first (`text.clean_line`).
 """
 
 from __future__ import annotations
@@ -14,6 +15,7 @@ from dataclasses import dataclass
 
 from kithkin.parsers.addresses import normalise_address
 from kithkin.parsers.contactfile import ContactRecord, Problem, normalise_birthday
+from kithkin.parsers.text import clean_line
 
 _DELIMITERS = (",", ";", "\t")
 _NEWLINE = re.compile(r"\r\n|\r|\n")
@@ -54,7 +56,7 @@ class _Row:
     cells: list[str]
 
     def cell(self, index: int) -> str:
-        return self.cells[index].strip() if index < len(self.cells) else ""
+        return clean_line(self.cells[index]) if index < len(self.cells) else ""
 
     def first(self, indexes: tuple[int, ...]) -> str:
         return next((value for index in indexes if (value := self.cell(index))), "")

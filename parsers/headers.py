@@ -26,9 +26,11 @@ What was chosen, and why. Measured with `tests/bench/bench_parse.py` (Python 3.1
   correspondents' lines recur.
 - **Our own RFC 2047 decoder** (`binascii.a2b_qp` / `a2b_base64`): adjacent encoded words
   are joined, bad base64 padding is repaired, unknown or mislabelled charsets fall back to
-  UTF-8 and then cp1252, and it never raises.
+  UTF-8 and then windows-1252, and it never raises. Only real text charsets are honoured
+  (`text.charset_codec`): a label such as `unicode_escape` or `base64` counts as unknown.
 - **8-bit bytes are never dropped.** Each value is UTF-8 when valid, else decoded with the
-  `charset=` of Content-Type when that is a known text codec, else cp1252, else latin-1.
+  `charset=` of Content-Type when that is a known text charset, else windows-1252
+  (`text.decode_bytes`).
   mail-parser silently drops such bytes (`café` -> `caf`), stdlib gives `caf` + U+FFFD.
 - **Dates**: one regex for RFC 5322 dates (with the obsolete two-digit years and named
   zones), `email.utils.parsedate_tz` for anything else. A date that does not parse, has a zone
@@ -38,14 +40,15 @@ What was chosen, and why. Measured with `tests/bench/bench_parse.py` (Python 3.1
   `_MAX_ADDRESS_BYTES` and `_MAX_ADDRESSES` per address field, and only a window at each end
   of a long References; a 1 MB header block parses in 2-70 ms whatever its shape.
 
-Control characters (CR, LF, NUL, tabs, C0/C1) in the subject and display names become spaces,
-so an encoded `=0D=0A` can never turn into a header line break further down.
+Every text field goes through `text.clean_line`: control characters (CR, LF, NUL, tabs,
+C0/C1) in the subject and display names become spaces, so an encoded `=0D=0A` can never turn
+into a header line break further down; escape sequences and bidi overrides are removed, lone
+surrogates (UTF-7 can make them) repaired. Ids lose every space as well.
 """
 
 from __future__ import annotations
 
 import binascii
-import codecs
 import hashlib
 import re
 from dataclasses import dataclass
@@ -55,6 +58,7 @@ from functools import lru_cache
 from typing import AnyStr
 
 from kithkin.parsers.addresses import normalise_address
+from kithkin.parsers.text import charset_codec, clean_line, decode_bytes
 
 HEADER_FIELDS: tuple[str, ...] = (
     "FROM",
@@ -102,9 +106,9 @@ class MessageFacts:
 
     Address fields hold each normalised address once, garbage dropped. `date` is aware UTC:
     the Date header when believable (`date_from_header`), else INTERNALDATE, else None. Ids
-    are without `<>` and whitespace. `subject`, names and `kithkin_summary` have no control
-    characters and single spaces. `auto_submitted` and `precedence` are the lowercased first
-    token. `raw_date` is the Date header's text, whitespace collapsed ("" if none).
+    are without `<>` and whitespace. Every string is clean (`text.is_clean`); `subject`, names
+    and `kithkin_summary` have single spaces. `auto_submitted` and `precedence` are the
+    lowercased first token. `raw_date` is the Date header's text, cleaned ("" if none).
     """
 
     from_: tuple[Mailbox, ...]
@@ -164,9 +168,20 @@ class HeaderBlock:
         """A field's text as written (undecoded, unfolded); "" when absent."""
         return self.fields.get(name, "")
 
+    def addresses_capped(self) -> bool:
+        """Whether an address field was longer than is read (`_MAX_ADDRESS_BYTES`, or
+        `_MAX_ADDRESSES` addresses): the rest of that list was not parsed."""
+        return any(
+            len(self.fields.get(name, "")) >= _MAX_ADDRESS_BYTES * 0.99
+            or len(mailboxes) >= _MAX_ADDRESSES
+            for name, mailboxes in (
+                ("from", self.from_), ("to", self.to), ("cc", self.cc), ("bcc", self.bcc)
+            )
+        )  # fmt: skip
+
     def facts(self, internaldate: datetime | None = None) -> MessageFacts:
         get = self.fields.get
-        raw_date = _clean(get("date", ""))
+        raw_date = clean_line(get("date", ""))
         date, from_header = _choose_date(raw_date, _as_utc(internaldate))
         summary = get("x-kithkin-summary")
         return MessageFacts(
@@ -183,7 +198,7 @@ class HeaderBlock:
             _list_id(get("list-id", "")),
             _first_token(get("auto-submitted", "")),
             _first_token(get("precedence", "")),
-            (_clean(summary) or None) if summary else None,
+            (clean_line(summary) or None) if summary else None,
             raw_date,
         )
 
@@ -220,7 +235,7 @@ _LIMITS = dict.fromkeys(("from", "to", "cc", "bcc"), _MAX_ADDRESS_BYTES)
 
 
 def _fields(raw: bytes) -> dict[str, str]:
-    """Wanted field -> its value as text (see `_decode_bytes`), unfolded, not yet stripped.
+    """Wanted field -> its value as text (see `decode_bytes`), unfolded, not yet stripped.
 
     The whole block is decoded at once when it is valid UTF-8 (the usual case); otherwise
     each value is decoded on its own, with Content-Type's charset as a hint.
@@ -239,7 +254,7 @@ def _fields(raw: bytes) -> dict[str, str]:
         if len(block) > _MAX_VALUE:
             values = {key: _cap(key, value, b" <> ") for key, value in values.items()}
         hint = _charset_hint(values.get("content-type", b""))
-        return {key: _decode_bytes(value, hint) for key, value in values.items()}
+        return {key: decode_bytes(value, hint, prefer_utf8=True) for key, value in values.items()}
     fields = _collect(text.split("\n", _MAX_LINES), ":", _NAMES, ",")
     if len(block) > _MAX_VALUE:
         fields = {key: _cap(key, value, " <> ") for key, value in fields.items()}
@@ -282,103 +297,28 @@ def _cap(key: str, value: AnyStr, cut: AnyStr) -> AnyStr:
 # --- bytes -> text ---------------------------------------------------------------------------
 
 _CHARSET_PARAM = re.compile(rb"""charset\s*=\s*["']?\s*([^"';\s]+)""", re.IGNORECASE)
-_CHARSET_ALIASES = {
-    # Labels that real mail uses for a superset of what the label says.
-    "gb2312": "gb18030",
-    "gbk": "gb18030",
-    "x-gbk": "gb18030",
-    "ks_c_5601-1987": "cp949",
-    "iso-8859-1": "cp1252",
-    "latin1": "cp1252",
-    "latin-1": "cp1252",
-    "x-sjis": "shift_jis",
-    "unicode-1-1-utf-7": "utf-7",
-}
-
-
-@lru_cache(maxsize=512)
-def _codec(charset: str) -> str | None:
-    """The Python text codec for a MIME charset label, or None when there is none."""
-    label = charset.strip().strip("\"'").lower()
-    label = _CHARSET_ALIASES.get(label, label)
-    try:
-        info = codecs.lookup(label)
-    except (LookupError, ValueError, TypeError):
-        return None
-    return info.name if getattr(info, "_is_text_encoding", True) else None
 
 
 def _charset_hint(content_type: bytes) -> str | None:
     """Content-Type's charset, if it can describe raw header bytes at all.
 
     Header names, colons and addresses are ASCII, so only an ASCII-compatible codec can be
-    what 8-bit header bytes were written in; UTF-16 or EBCDIC labels there are mistakes.
+    what 8-bit header bytes were written in; UTF-16, UTF-7 or EBCDIC labels there are mistakes.
     """
     match = _CHARSET_PARAM.search(content_type)
     if not match:
         return None
-    codec = _codec(match.group(1).decode("ascii", "replace"))
+    codec = charset_codec(match.group(1).decode("ascii", "replace"))
     return codec if codec and _ascii_compatible(codec) else None
 
 
 @lru_cache(maxsize=256)
 def _ascii_compatible(codec: str) -> bool:
-    sample = "From: <a@b.c>, x;=?Q?= []"
+    sample = "From: <a@b.c>, x;=?Q?= [+~]"
     try:
         return sample.encode(codec) == sample.encode("ascii")
     except (UnicodeError, LookupError):
         return False
-
-
-def _decode_bytes(value: bytes, hint: str | None) -> str:
-    """UTF-8 if valid, else the Content-Type charset, else cp1252, else latin-1."""
-    if value.isascii():
-        return value.decode("ascii")
-    try:
-        return value.decode("utf-8")
-    except UnicodeDecodeError as error:
-        if _cut_utf8(value, error):
-            return value[: error.start].decode("utf-8")
-    if hint is not None:
-        try:
-            return value.decode(hint)
-        except (UnicodeError, LookupError, ValueError, TypeError):
-            pass
-    return _legacy(value)
-
-
-def _cut_utf8(value: bytes, error: UnicodeDecodeError) -> bool:
-    """UTF-8 cut mid-character (a truncated block): valid, and non-ASCII, up to a cut end.
-
-    A Latin-1 `café` at the very end also looks like a cut UTF-8 sequence, so the part before
-    must prove itself UTF-8 by holding a multi-byte character.
-    """
-    return (
-        error.reason == "unexpected end of data"
-        and error.end == len(value)
-        and not value[: error.start].isascii()
-    )
-
-
-def _legacy(value: bytes) -> str:
-    try:
-        return value.decode("cp1252")
-    except UnicodeDecodeError:
-        return value.decode("latin-1")
-
-
-def _decode_charset(data: bytes, charset: str) -> str:
-    """Bytes from an encoded word: its charset, else UTF-8, else cp1252/latin-1."""
-    codec = _codec(charset)
-    if codec is not None:
-        try:
-            return data.decode(codec)
-        except (UnicodeError, LookupError, ValueError, TypeError):
-            pass
-    try:
-        return data.decode("utf-8")
-    except UnicodeDecodeError:
-        return _legacy(data)
 
 
 # --- RFC 2047 encoded words ------------------------------------------------------------------
@@ -406,14 +346,14 @@ def decode_words(text: str) -> str:
         charset = match.group(1).lower()
         joins = run and (not gap or gap.isspace())
         if run and not (joins and charset == run_charset):
-            out.append(_decode_charset(bytes(run), run_charset))
+            out.append(decode_bytes(bytes(run), run_charset))
             run.clear()
         if not joins:
             out.append(gap)
         run += _decode_payload(match.group(2), match.group(3))
         run_charset = charset
     if run:
-        out.append(_decode_charset(bytes(run), run_charset))
+        out.append(decode_bytes(bytes(run), run_charset))
     out.append(text[position:])
     return "".join(out)
 
@@ -437,35 +377,32 @@ def _decode_payload(encoding: str, payload: str) -> bytes:
 
 # --- plain text values -----------------------------------------------------------------------
 
-_SPACE_OR_CONTROL = re.compile(r"[\s\x00-\x1f\x7f-\x9f]+")
-_CONTROL = re.compile(r"[\s\x00-\x1f\x7f-\x9f]")
 _CONTROL_ONLY = re.compile(r"[\x00-\x1f\x7f-\x9f]")
 _FIRST_TOKEN = re.compile(r"[\s\x00-\x1f\x7f-\x9f]*([^\s\x00-\x1f\x7f-\x9f;,(]*)")
 
 
-def _clean(text: str) -> str:
-    """Control characters to spaces, runs of whitespace to one space, stripped."""
-    if text.isprintable() and "  " not in text and text.strip() == text:
-        return text  # the usual case, at a sixth of the cost of the regex
-    return _SPACE_OR_CONTROL.sub(" ", text).strip()
-
-
 def _display(text: str) -> str:
     """A display name or subject as written -> decoded, cleaned text."""
-    return _clean(decode_words(text)) if "=?" in text else _clean(text)
+    return clean_line(decode_words(text)) if "=?" in text else clean_line(text)
 
 
 def _first_token(text: str) -> str | None:
     """`Auto-Replied; x` -> `auto-replied`; None when empty."""
     match = _FIRST_TOKEN.match(text)
-    return (match.group(1).lower() or None) if match else None
+    return (clean_line(match.group(1).lower()) or None) if match else None
 
 
 def _squeeze(text: str) -> str:
-    """Remove every whitespace and control character (ids are one token)."""
+    """Clean, with every space removed (ids are one token)."""
     if text.isprintable() and " " not in text:
         return text
-    return _CONTROL.sub("", text)
+    return clean_line(text).replace(" ", "")
+
+
+def _address_text(raw: str) -> str:
+    """An address as written, made clean: controls removed (`a<NUL>n@x` is `an@x`), then
+    `clean_line` for what is left (bidi marks, separators, lone surrogates)."""
+    return raw if raw.isprintable() else clean_line(_CONTROL_ONLY.sub("", raw))
 
 
 # --- message ids -----------------------------------------------------------------------------
@@ -502,7 +439,7 @@ def _references(text: str) -> tuple[str, ...]:
 def _list_id(text: str) -> str | None:
     """`Friends <friends.lists.example>` -> `friends.lists.example`; else the whole value."""
     match = _BRACKETED.search(text)
-    value = _squeeze(match.group(1)) if match else _clean(text)
+    value = _squeeze(match.group(1)) if match else clean_line(text)
     return value or None
 
 
@@ -700,9 +637,7 @@ def _read_mailboxes(text: str) -> tuple[Mailbox, ...]:
     for name, raw_address in pairs:
         if len(raw_address) > _MAX_ADDRESS_LENGTH:
             continue  # garbage: a real address is at most 254 octets (RFC 5321)
-        address = normalise_address(
-            raw_address if raw_address.isprintable() else _CONTROL_ONLY.sub("", raw_address)
-        )
+        address = normalise_address(_address_text(raw_address))
         if address is not None and not found.get(address):
             found[address] = name
     return tuple([Mailbox(name, address) for address, name in found.items()])

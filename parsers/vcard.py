@@ -1,7 +1,9 @@
 """vCard 2.1, 3.0 and 4.0 text -> `ContactRecord`s, and a `Problem` for each line we could not use.
 
 Only what Kithkin needs is read: FN, N, EMAIL, BDAY and CATEGORIES. A bad line or a broken card is
-reported with its physical line number and parsing goes on with the rest of the file.
+reported with its physical line number and parsing goes on with the rest of the file. Names,
+tags and addresses are cleaned (`text.clean_line`); quoted-printable bytes are decoded with
+`text.decode_bytes` and the property's CHARSET.
 """
 
 from __future__ import annotations
@@ -12,6 +14,7 @@ from dataclasses import dataclass, field
 
 from kithkin.parsers.addresses import normalise_address
 from kithkin.parsers.contactfile import ContactRecord, Problem, normalise_birthday
+from kithkin.parsers.text import clean_line, decode_bytes
 
 _NEWLINE = re.compile(r"\r\n|\r|\n")
 _QP_ESCAPES = re.compile(r"(?:=[0-9A-Fa-f]{2})+")
@@ -213,20 +216,9 @@ def _decoded(prop: _Property) -> str:
     charsets = prop.params.get("CHARSET")
     charset = charsets[0] if charsets else None
     value = prop.value.removesuffix("=")  # a soft line break with nothing after it
-    return _QP_ESCAPES.sub(lambda match: _decode_bytes(match.group(), charset), value)
-
-
-def _decode_bytes(escapes: str, charset: str | None) -> str:
-    raw = bytes.fromhex(escapes.replace("=", ""))
-    if charset:
-        try:
-            return raw.decode(charset, errors="replace")
-        except (LookupError, UnicodeError, ValueError, TypeError):
-            pass  # unknown or non-text charset: guess as if none was given
-    try:
-        return raw.decode("utf-8")
-    except UnicodeDecodeError:
-        return raw.decode("cp1252", errors="replace")
+    return _QP_ESCAPES.sub(
+        lambda match: decode_bytes(bytes.fromhex(match.group().replace("=", "")), charset), value
+    )
 
 
 def _split_escaped(value: str, separator: str) -> list[str]:
@@ -253,10 +245,6 @@ def _unescape(value: str) -> str:
 def _unescape_one(match: re.Match[str]) -> str:
     char = match.group(1)
     return "\n" if char in "nN" else char
-
-
-def _squeeze(text: str) -> str:
-    return " ".join(text.split())
 
 
 # --- records ---------------------------------------------------------------------------------
@@ -286,7 +274,7 @@ def _build_record(card: _Card) -> tuple[ContactRecord | None, list[Problem]]:
 
 def _read_formatted_name(fields: _Fields, prop: _Property) -> None:
     if not fields.formatted_name:
-        fields.formatted_name = _squeeze(_unescape(_decoded(prop)))
+        fields.formatted_name = clean_line(_unescape(_decoded(prop)))
 
 
 def _read_structured_name(fields: _Fields, prop: _Property) -> None:
@@ -294,11 +282,11 @@ def _read_structured_name(fields: _Fields, prop: _Property) -> None:
         return
     family, given, *_ = _split_escaped(_decoded(prop), ";") + ["", ""]
     # A part may list several values separated by commas ("John,Quincy").
-    fields.structured_name = _squeeze(f"{given} {family}".replace(",", " "))
+    fields.structured_name = clean_line(f"{given} {family}".replace(",", " "))
 
 
 def _read_email(fields: _Fields, prop: _Property) -> None:
-    raw = _unescape(_decoded(prop)).strip()
+    raw = clean_line(_unescape(_decoded(prop)))
     if not raw:
         return
     address = normalise_address(raw)
@@ -320,9 +308,10 @@ def _read_birthday(fields: _Fields, prop: _Property) -> None:
 
 
 def _read_categories(fields: _Fields, prop: _Property) -> None:
-    for tag in _split_escaped(_decoded(prop), ","):
-        if tag.strip():
-            fields.tags.append(_squeeze(tag))
+    for raw in _split_escaped(_decoded(prop), ","):
+        tag = clean_line(raw)
+        if tag:
+            fields.tags.append(tag)
 
 
 _READERS: dict[str, Callable[[_Fields, _Property], None]] = {

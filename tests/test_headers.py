@@ -157,7 +157,8 @@ SUBJECTS = [
     pytest.param(
         b"=?utf-8?q?hi=0D=0ABcc:_x@evil?=", (), "hi Bcc: x@evil", id="encoded CR LF injection"
     ),
-    pytest.param(b"=?utf-8?q?a=00b=09c=1Bd=7F?=", (), "a b c d", id="encoded NUL, tab, ESC, DEL"),
+    pytest.param(b"=?utf-8?q?a=00b=09c=7Fd=1B?=", (), "a b c d", id="encoded NUL, tab, DEL, ESC"),
+    pytest.param(b"=?utf-8?q?a=1Bd_=1B[31mb?=", (), "a b", id="escape sequences go whole"),
     pytest.param(b"=?utf-8?q?a=C2=85b=E2=80=A8c?=", (), "a b c", id="encoded NEL, LINE SEP"),
     pytest.param(b"a\x00b\tc  \x0bd ", (), "a b c d", id="raw controls and runs of space"),
     pytest.param(b"  long\r\n  folded\r\n\tsubject  ", (), "long folded subject", id="folded"),

@@ -114,7 +114,7 @@ EXPECTED: dict[str, tuple[Row, ...]] = {
     "ew_crlf_injection_subject": (ada("hello Bcc: evil@attacker.example"),),
     "ew_crlf_injection_display_name": NOTHING,  # the decoded "To: me" stays inside the name
     "ew_crlf_injection_base64": (ada("ok From: grace@xn--bcher-kva.example"),),
-    "ew_nul_and_escape": (ada("a b [31mc"),),
+    "ew_nul_and_escape": (ada("a bc"),),  # the colour sequence goes whole
     "ew_multibyte_split_across_words": (ada("€ 100"),),
     "ew_iso_2022_jp": (frm("Taro Yamada", "日本語"),),
     "ew_double_encoded_not_decoded_twice": (ada("=?utf-8?q?Ada?="),),
@@ -227,7 +227,7 @@ EXPECTED: dict[str, tuple[Row, ...]] = {
     # NUL and control characters
     "ctl_nul_in_subject": (ada("nul here"),),
     "ctl_nul_in_display_name": (ada("NUL in a display name"),),
-    "ctl_raw_controls": (ada("ctl [31mred bell del vt ff"),),
+    "ctl_raw_controls": (ada("ctl red bell del vt ff"),),  # the colour sequence goes whole
     "ctl_unicode_line_separators": (ada("a b c d"),),
     "ctl_bidi_override": (
         ada(Like("'evil txt' around bidi controls", lambda s: "evil" in s and "txt" in s)),
