@@ -78,6 +78,7 @@ class SummaryConfig:
     delivery: str = "smtp"
     send_when_empty: bool = True
     max_people: int = 7
+    reply_authserv_ids: tuple[str, ...] = ()  # the owner's receiving servers (RFC 8601)
 
     @property
     def schedule(self) -> str:
@@ -370,6 +371,7 @@ def _summary(root: _Reader, smtp: ServerConfig | None) -> SummaryConfig:
     max_people = section.take("max_people", int, 7)
     if max_people < 1:
         raise section.error("max_people", "must be at least 1")
+    reply_authserv_ids = _authserv_ids(section)
     section.finish()
     if delivery == "smtp" and smtp is None:
         raise root.error("[smtp]", 'is missing, but [summary] delivery = "smtp" needs it')
@@ -381,7 +383,28 @@ def _summary(root: _Reader, smtp: ServerConfig | None) -> SummaryConfig:
         delivery=delivery,
         send_when_empty=send_when_empty,
         max_people=max_people,
+        reply_authserv_ids=reply_authserv_ids,
     )
+
+
+def _authserv_ids(section: _Reader) -> tuple[str, ...]:
+    """`reply_authserv_id`: one server name or a list of them, lowercased."""
+    key = "reply_authserv_id"
+    value = section.take(key, (str, list))
+    if value is None:
+        return ()
+    items = [value] if isinstance(value, str) else value
+    if not items:
+        raise section.error(key, "must name at least one server")
+    found = []
+    for item in items:
+        text = item.strip() if isinstance(item, str) else ""
+        if not text or any(c.isspace() or c in ';()"\\' or not c.isprintable() for c in text):
+            raise section.error(
+                key, 'must be the name your mail server writes there, like "mx.example.org"'
+            )
+        found.append(text.lower())
+    return tuple(dict.fromkeys(found))
 
 
 def _schedule(section: _Reader, text: str) -> tuple[str, str]:

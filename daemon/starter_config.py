@@ -36,6 +36,10 @@ delivery = "imap"                # "imap": put the summary into your INBOX (no S
                                  # "smtp": send it through [smtp] below
 send_when_empty = true           # a short "all good" note when nobody is fading
 max_people = 7
+# Replies to the summary steer Kithkin. With this set to the name your receiving mail server
+# writes into Authentication-Results (look at a mail you sent yourself), a reply counts only
+# if that server saw DKIM or SPF pass for your own domain. A list names several servers.
+# reply_authserv_id = "mx.example.org"
 
 # [smtp]
 # host = "smtp.example.org"
