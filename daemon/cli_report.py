@@ -10,10 +10,10 @@ import click
 
 from kithkin.daemon import weekly
 from kithkin.daemon.analysis import Report, ago, analyse, every
-from kithkin.daemon.app import App, pass_app, print_json
+from kithkin.daemon.app import App, pass_app, print_json, sanitised
 from kithkin.daemon.dates import parse_date
 from kithkin.daemon.errors import UsageError
-from kithkin.daemon.files import write_private
+from kithkin.daemon.files import private_directory, write_into
 from kithkin.daemon.summary import build_message, new_token
 
 AS_OF_HELP = "Compute everything as of this day (YYYY-MM-DD) instead of today."
@@ -39,7 +39,7 @@ def report(app: App, as_of: str | None, as_json: bool) -> None:
     if as_json:
         print_json(result.as_json())
     else:
-        print_report(result)
+        print_report(sanitised(result))
 
 
 def print_report(result: Report) -> None:
@@ -82,7 +82,8 @@ def print_report(result: Report) -> None:
     "preview_dir",
     type=click.Path(file_okay=False, path_type=Path),
     metavar="DIR",
-    help="Write summary.txt, summary.html and summary.eml into DIR.",
+    help="Write summary.txt, summary.html and summary.eml into DIR (into a new private "
+    "directory inside it if DIR is shared with other users).",
 )
 @click.option("--send", is_flag=True, help="Deliver it now ([summary] delivery).")
 @click.option("--as-of", "as_of", metavar="DATE", help=AS_OF_HELP)
@@ -107,12 +108,21 @@ def summary(app: App, preview_dir: Path | None, send: bool, as_of: str | None) -
     rendered, _extras = weekly.prepare(app.store, app.config, day, new_token())
     message = build_message(rendered, owner=app.config.summary_recipient(), now=app.clock())
     assert preview_dir is not None
-    # The preview holds names and subjects: private files, like everything Kithkin writes.
-    write_private(preview_dir / "summary.txt", rendered.text)
-    write_private(preview_dir / "summary.html", rendered.html)
-    write_private(preview_dir / "summary.eml", message.as_bytes(policy=policy.SMTP))
+    files = {
+        "summary.txt": rendered.text,
+        "summary.html": rendered.html,
+        "summary.eml": message.as_bytes(policy=policy.SMTP),
+    }
+    # The preview holds names and subjects: private files, never in a directory others share.
+    with private_directory(preview_dir, prefix="kithkin-preview-") as target:
+        for name, content in files.items():
+            write_into(target.fd, name, content, shown_as=target.path / name)
     click.echo(rendered.text)
-    click.echo(f"HTML preview: {(preview_dir / 'summary.html').resolve()}")
+    if target.inside_shared:
+        click.echo(
+            f"{preview_dir} is shared with other users; wrote the preview into {target.path}/"
+        )
+    click.echo(f"HTML preview: {(target.path / 'summary.html').absolute()}")
 
 
 def register(group: click.Group) -> None:

@@ -53,43 +53,55 @@ def get_secret(server: ServerConfig, env: Mapping[str, str] | None = None) -> st
 
 def _from_credentials_directory(path: Path) -> str | None:
     try:
-        text = path.read_text(encoding="utf-8")
+        raw = path.read_bytes()
     except FileNotFoundError:
         return None
     except OSError as exc:
         raise CredentialError(f"cannot read credential {path}: {exc.strerror}") from None
+    text = _utf8(raw)
+    if text is None:
+        raise CredentialError(f"credential {path} is not UTF-8 text; save it as UTF-8")
     return _strip_newline(text)
 
 
 def _from_command(server: ServerConfig) -> str:
     program = server.password_command[0]
+    result = _run_password_command(server.password_command)
+    if isinstance(result, str):
+        raise CredentialError(f"{server.kind} password_command: {program}{result}")
+    # Its stderr is not shown: a password manager may echo what it was asked for.
+    if result.returncode != 0:
+        raise CredentialError(
+            f"{server.kind} password_command: {program} exited with status {result.returncode}"
+        )
+    text = _utf8(result.stdout)
+    if text is None:
+        raise CredentialError(
+            f"{server.kind} password_command: {program} printed something that is not UTF-8"
+        )
+    secret = _strip_newline(text)
+    if not secret:
+        raise CredentialError(f"{server.kind} password_command: {program} printed nothing")
+    return secret
+
+
+def _run_password_command(command: tuple[str, ...]) -> subprocess.CompletedProcess[bytes] | str:
+    """The finished command, or why it did not finish (": not found", ...). The caller raises,
+    outside the `except`: a TimeoutExpired holds what the command printed so far."""
     try:
-        result = subprocess.run(
-            list(server.password_command),
+        return subprocess.run(
+            list(command),
             stdin=subprocess.DEVNULL,
             capture_output=True,
             timeout=COMMAND_TIMEOUT,
             check=False,
         )
     except FileNotFoundError:
-        raise CredentialError(f"{server.kind} password_command: {program}: not found") from None
+        return ": not found"
     except PermissionError:
-        raise CredentialError(
-            f"{server.kind} password_command: {program}: not executable"
-        ) from None
+        return ": not executable"
     except subprocess.TimeoutExpired:
-        raise CredentialError(
-            f"{server.kind} password_command: {program} did not finish in {COMMAND_TIMEOUT}s"
-        ) from None
-    # Its stderr is not shown: a password manager may echo what it was asked for.
-    if result.returncode != 0:
-        raise CredentialError(
-            f"{server.kind} password_command: {program} exited with status {result.returncode}"
-        )
-    secret = _strip_newline(result.stdout.decode("utf-8", errors="replace"))
-    if not secret:
-        raise CredentialError(f"{server.kind} password_command: {program} printed nothing")
-    return secret
+        return f" did not finish in {COMMAND_TIMEOUT}s"
 
 
 def _from_keyring(server: ServerConfig) -> tuple[str | None, str]:
@@ -139,6 +151,15 @@ def store_in_keyring(server: ServerConfig, secret: str) -> None:
         raise CredentialError(
             f"keyring refused to store the password: {type(exc).__name__}"
         ) from None
+
+
+def _utf8(raw: bytes) -> str | None:
+    """`raw` decoded, or None rather than an error to chain to the caller's: a
+    UnicodeDecodeError holds the secret's bytes and names one of them and its position."""
+    try:
+        return raw.decode("utf-8")
+    except UnicodeDecodeError:
+        return None
 
 
 def _strip_newline(text: str) -> str:

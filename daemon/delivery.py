@@ -7,6 +7,7 @@ a summary whose APPEND was interrupted after the server stored it is not stored 
 
 from __future__ import annotations
 
+import base64
 import imaplib
 import smtplib
 import ssl
@@ -29,40 +30,77 @@ def send_smtp(message: EmailMessage, server: ServerConfig, secret: str | None) -
     where = f"{server.host}:{server.port}"
     recipient = ascii_address(str(message["To"]))
     try:
-        if server.security == "tls":
-            client: smtplib.SMTP = smtplib.SMTP_SSL(
-                server.host,
-                server.port,
-                timeout=server.timeout,
-                context=tls_context(server.ca_file),
-            )
-        else:
-            client = smtplib.SMTP(server.host, server.port, timeout=server.timeout)
-        with client:
-            client.ehlo()
-            if server.security == "starttls":
-                if not client.has_extn("starttls"):
-                    raise DeliveryError(f"{where}: server does not offer STARTTLS; not sending")
-                client.starttls(context=tls_context(server.ca_file))
-                client.ehlo()
-            if secret is not None and server.auth == "xoauth2":
-                bearer = f"user={server.username}\x01auth=Bearer {secret}\x01\x01"
-                client.auth("XOAUTH2", lambda challenge=None: bearer)
-            elif secret is not None:
-                client.login(server.username, secret)
-            refused = client.send_message(message, to_addrs=[recipient])
-            if refused:
-                raise DeliveryError(f"{where}: recipient refused: {recipient}")
+        _submit(message, recipient, server, secret)
+        return
     except DeliveryError:
         raise
     except smtplib.SMTPAuthenticationError:
-        raise DeliveryError(f"{where}: SMTP login failed (wrong username or password?)") from None
+        failure = "SMTP login failed (wrong username or password?)"
     except smtplib.SMTPResponseException as exc:
         error = exc.smtp_error
         text = error.decode("utf-8", "replace") if isinstance(error, bytes) else str(error)
-        raise DeliveryError(f"{where}: SMTP error {exc.smtp_code}: {text[:200]}") from None
-    except (smtplib.SMTPException, OSError, ssl.SSLError) as exc:
-        raise DeliveryError(f"{where}: cannot send: {describe_failure(exc)}") from None
+        failure = f"SMTP error {exc.smtp_code}: {text[:200]}"
+    except (smtplib.SMTPException, OSError, ssl.SSLError, UnicodeError) as exc:
+        failure = f"cannot send: {describe_failure(exc)}"
+    # Raised outside the `except`, so not chained: a UnicodeEncodeError holds the secret.
+    raise DeliveryError(f"{where}: {failure}")
+
+
+def _submit(
+    message: EmailMessage, recipient: str, server: ServerConfig, secret: str | None
+) -> None:
+    where = f"{server.host}:{server.port}"
+    if server.security == "tls":
+        client: smtplib.SMTP = smtplib.SMTP_SSL(
+            server.host,
+            server.port,
+            timeout=server.timeout,
+            context=tls_context(server.ca_file),
+        )
+    else:
+        client = smtplib.SMTP(server.host, server.port, timeout=server.timeout)
+    with client:
+        client.ehlo()
+        if server.security == "starttls":
+            if not client.has_extn("starttls"):
+                raise DeliveryError(f"{where}: server does not offer STARTTLS; not sending")
+            client.starttls(context=tls_context(server.ca_file))
+            client.ehlo()
+        if secret is not None:
+            _log_in(client, server, secret)
+        refused = client.send_message(message, to_addrs=[recipient])
+        if refused:
+            raise DeliveryError(f"{where}: recipient refused: {recipient}")
+
+
+def _log_in(client: smtplib.SMTP, server: ServerConfig, secret: str) -> None:
+    if server.auth == "xoauth2":
+        mechanism, response = "XOAUTH2", f"user={server.username}\x01auth=Bearer {secret}\x01\x01"
+    else:
+        mechanism, response = "PLAIN", f"\0{server.username}\0{secret}"
+    if not response.isascii():
+        _authenticate_utf8(client, mechanism, response)
+    elif mechanism == "XOAUTH2":
+        client.auth("XOAUTH2", lambda challenge=None: response)
+    else:
+        client.login(server.username, secret)  # the best mechanism both sides know
+
+
+def _authenticate_utf8(client: smtplib.SMTP, mechanism: str, response: str) -> None:
+    """`AUTH mechanism <response>`, the response in UTF-8 (RFC 4616 for PLAIN): smtplib's
+    login() and auth() encode it as ASCII only."""
+    client.ehlo_or_helo_if_needed()
+    offered = client.esmtp_features.get("auth", "").upper().split()
+    if mechanism not in offered:
+        raise smtplib.SMTPNotSupportedError(f"the server does not offer AUTH {mechanism}")
+    encoded = base64.b64encode(response.encode("utf-8")).decode("ascii")
+    code, reply = client.docmd("AUTH", f"{mechanism} {encoded}")
+    if code == 334:  # XOAUTH2's error challenge: an empty line asks for the final reply
+        code, reply = client.docmd("")
+    if code == 535:
+        raise smtplib.SMTPAuthenticationError(code, reply)
+    if code != 235:
+        raise smtplib.SMTPResponseException(code, reply)
 
 
 @contextmanager

@@ -148,3 +148,63 @@ def test_a_keyring_that_never_answers_is_given_up_on(monkeypatch) -> None:
     with pytest.raises(CredentialError, match=r"keyring \(no answer within 0 s \(locked\?\)\)"):
         get_secret(server(), {})
     never.set()
+
+
+NOT_UTF8 = b"Kk7-Caf\xe9Cr\xe8me-5ecr3t77"  # Latin-1, not UTF-8
+PIECES_OF_NOT_UTF8 = ("Caf", "me-5", "5ecr3t77", "xe9", "xe8", "\ufffd", "position", "codec")
+
+
+def texts_of(exc: BaseException) -> list[str]:
+    """str, repr and args of `exc` and of everything chained to it, suppressed or not."""
+    texts, current = [], exc
+    while current is not None:
+        texts += [str(current), repr(current), repr(current.args)]
+        current = current.__cause__ or current.__context__
+    return texts
+
+
+def pieces_in(texts: list[str]) -> list[str]:
+    return [piece for piece in PIECES_OF_NOT_UTF8 if any(piece in text for text in texts)]
+
+
+def test_a_credential_file_that_is_not_utf8_is_one_line_naming_only_the_file(tmp_path) -> None:
+    path = tmp_path / "imap-password"
+    path.write_bytes(NOT_UTF8 + b"\n")
+    with pytest.raises(CredentialError) as caught:
+        get_secret(server(), {"CREDENTIALS_DIRECTORY": str(tmp_path)})
+    message = str(caught.value)
+    assert str(path) in message and "not UTF-8" in message and "\n" not in message
+    assert pieces_in(texts_of(caught.value)) == []
+
+
+def test_password_command_output_that_is_not_utf8_is_one_line() -> None:
+    """Not decoded with replacement characters (a wrong password, sent to the server)."""
+    command = ("printf", "Kk7-Caf\\351Cr\\350me-5ecr3t77\\n")
+    with pytest.raises(CredentialError) as caught:
+        get_secret(server(password_command=command), {})
+    message = str(caught.value)
+    assert "password_command: printf" in message and "not UTF-8" in message
+    assert pieces_in(texts_of(caught.value)) == []
+
+
+def test_a_non_ascii_password_is_read_as_utf8(tmp_path) -> None:
+    (tmp_path / "imap-password").write_bytes("Pässwörd-日本\n".encode())
+    found = get_secret(server(), {"CREDENTIALS_DIRECTORY": str(tmp_path)})
+    assert found == "Pässwörd-日本"
+
+
+def test_a_password_command_that_hangs_leaves_nothing_it_printed_in_the_error(
+    monkeypatch,
+) -> None:
+    """A TimeoutExpired keeps what the command printed so far (here: the password); it is
+    not chained to the CredentialError, so no traceback or handler can come across it."""
+    monkeypatch.setattr("kithkin.daemon.credentials.COMMAND_TIMEOUT", 0.5)
+    command = ("sh", "-c", f"echo {SECRET}; exec sleep 30")
+    with pytest.raises(CredentialError, match="did not finish in 0.5s") as caught:
+        get_secret(server(password_command=command), {})
+    chain, current = [], caught.value
+    while current is not None:
+        chain.append(current)
+        current = current.__cause__ or current.__context__
+    held = [repr(value) for exc in chain for value in (*exc.args, *vars(exc).values())]
+    assert not any(SECRET in text for text in held)
