@@ -17,8 +17,9 @@ import click
 
 from kithkin.daemon import __version__
 from kithkin.daemon.app import App
-from kithkin.daemon.errors import KithkinError, StoreError
+from kithkin.daemon.errors import KithkinError, StoreError, frames, unexpected
 from kithkin.daemon.store import database_failure
+from kithkin.parsers.text import clean_line, printable
 
 log = logging.getLogger("kithkin")
 
@@ -36,13 +37,18 @@ class KithkinGroup(click.Group):
             fail(str(database_failure(exc, store.path if store else None)), StoreError.exit_code)
         except KeyboardInterrupt:
             fail("interrupted", 130)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise  # click's own: usage errors, --help, Ctrl-C at a prompt
+        except Exception as exc:  # noqa: BLE001 - a bug: one line, never the exception's text
+            log.debug("%s at:\n%s", type(exc).__name__, frames(exc))
+            fail(f"{unexpected(exc)} (a bug in Kithkin; `-vv` shows where)", 1)
         finally:
             if isinstance(ctx.obj, App):
                 ctx.obj.close()
 
 
 def fail(message: str, code: int) -> None:
-    click.echo(f"kithkin: error: {message}", err=True)
+    click.echo(f"kithkin: error: {clean_line(message)}", err=True)
     sys.exit(code)
 
 
@@ -53,7 +59,7 @@ def setup_logging(verbose: int) -> None:
         handler.setFormatter(JournalFormatter())  # journald adds its own timestamps
     else:
         handler.setFormatter(
-            logging.Formatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S")
+            SafeFormatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S")
         )
     root = logging.getLogger("kithkin")
     root.handlers[:] = [handler]
@@ -61,7 +67,15 @@ def setup_logging(verbose: int) -> None:
     root.propagate = False
 
 
-class JournalFormatter(logging.Formatter):
+class SafeFormatter(logging.Formatter):
+    """Log lines hold text from mail servers and stored mail: no control character or
+    escape sequence of it reaches the terminal or the journal."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return printable(super().format(record))
+
+
+class JournalFormatter(SafeFormatter):
     """`<N>message`: journald reads the syslog priority from the prefix."""
 
     PRIORITY: ClassVar[dict[int, int]] = {

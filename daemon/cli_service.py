@@ -6,7 +6,8 @@ from typing import Any
 
 import click
 
-from kithkin.daemon.app import App, pass_app, print_json
+from kithkin.daemon import steering
+from kithkin.daemon.app import App, pass_app, print_json, sanitised
 from kithkin.daemon.dates import utc_iso
 from kithkin.daemon.service import Service
 from kithkin.daemon.timing import next_scheduled
@@ -53,7 +54,12 @@ def status_data(app: App) -> dict[str, Any]:
         "last_summary": {"week": last["week"], "sent_at": last["sent_at"]} if last else None,
         "contacts": len(store.contacts()),
         "pending_backfill": len(store.pending_backfill()),
-        "replies": store.recent_replies(),
+        "set_aside": [record.as_json() for record in store.set_aside_messages()],
+        "replies": [
+            {"received_at": reply["received_at"], **steering.shown_reply(store, reply)}
+            for reply in store.recent_replies()
+        ],
+        "replies_ignored": steering.ignored_counts(store),
     }
 
 
@@ -63,7 +69,7 @@ def status_data(app: App) -> dict[str, Any]:
 def status(app: App, as_json: bool) -> None:
     """Per folder: last sync, messages seen, interactions logged, last error; then the
     service's state, next poll and next summary."""
-    data = status_data(app)
+    data = sanitised(status_data(app))
     if as_json:
         print_json(data)
         return
@@ -99,6 +105,24 @@ def status(app: App, as_json: bool) -> None:
             click.echo(f"  done: {line}")
         for line, reason in reply.get("not_understood", []):
             click.echo(f"  not understood: {line} ({reason})")
+    ignored = steering.describe_ignored(data["replies_ignored"])
+    if ignored:
+        click.echo(ignored)
+    if data["set_aside"]:
+        click.echo(
+            f"{len(data['set_aside'])} message(s) could not be read and were set aside "
+            "(`kithkin sync --retry-skipped` tries them again):"
+        )
+        for record in data["set_aside"]:
+            reason = (
+                "the server failed to send it"
+                if record["stage"] == "fetch"
+                else ("reading it failed")
+            )
+            click.echo(
+                f"  {record['folder']} UID {record['uid']} (UIDVALIDITY {record['uidvalidity']})"
+                f": {reason}, {record['attempts']} time(s), last {record['last_at']}"
+            )
     if data["pending_backfill"]:
         click.echo(f"{data['pending_backfill']} new address(es) to look up at the next sync")
 

@@ -9,10 +9,12 @@ from contextlib import contextmanager
 import click
 
 from kithkin.daemon import contacts as book
-from kithkin.daemon.app import App, pass_app, print_json
+from kithkin.daemon import steering
+from kithkin.daemon.app import App, pass_app, print_json, sanitised
 from kithkin.daemon.credentials import get_secret
 from kithkin.daemon.imap import Mailbox
 from kithkin.daemon.sync import Sync, SyncReport
+from kithkin.parsers.text import clean_line
 
 
 class TerminalProgress:
@@ -27,7 +29,7 @@ class TerminalProgress:
         self.logged = 0
         self.bar = click.progressbar(
             length=max(total, 1),
-            label=f"{name:<16}",
+            label=f"{clean_line(name):<16}",
             file=sys.stderr,
             show_pos=True,
             item_show_func=lambda _: f"{self.logged} logged",
@@ -52,7 +54,7 @@ class LineProgress:
         self.name, self.total, self.done, self.logged, self.next_report = "", 0, 0, 0, 0
 
     def folder(self, name: str, total: int) -> None:
-        self.name, self.total, self.done, self.logged = name, total, 0, 0
+        self.name, self.total, self.done, self.logged = clean_line(name), total, 0, 0
         self.next_report = max(total // 10, 1)
         if total:
             click.echo(f"{name}: {total} message(s) to read", err=True)
@@ -80,7 +82,9 @@ def open_mailbox(app: App) -> Iterator[Mailbox]:
         mailbox.logout()
 
 
-def run_sync(app: App, *, backfill_all: bool = False, progress=None) -> SyncReport:
+def run_sync(
+    app: App, *, backfill_all: bool = False, retry_set_aside: bool = False, progress=None
+) -> SyncReport:
     store = app.store
     with open_mailbox(app) as mailbox:
         engine = Sync(
@@ -90,8 +94,9 @@ def run_sync(app: App, *, backfill_all: bool = False, progress=None) -> SyncRepo
             clock=app.clock,
             progress=progress,
             zone=app.config.owner_zone(),
+            reply_policy=steering.reply_policy(app.config),
         )
-        return engine.run(backfill_all=backfill_all)
+        return engine.run(backfill_all=backfill_all, retry_set_aside=retry_set_aside)
 
 
 @click.command()
@@ -100,9 +105,15 @@ def run_sync(app: App, *, backfill_all: bool = False, progress=None) -> SyncRepo
     is_flag=True,
     help="Also look for past mail of every contact, not only newly added ones.",
 )
+@click.option(
+    "--retry-skipped",
+    is_flag=True,
+    help="Also read again the messages set aside because they could not be read "
+    "(see `kithkin status`), after an upgrade say.",
+)
 @click.option("--quiet", "-q", is_flag=True, help="Print only the final line.")
 @pass_app
-def sync(app: App, backfill: bool, quiet: bool) -> None:
+def sync(app: App, backfill: bool, retry_skipped: bool, quiet: bool) -> None:
     """Read new mail headers (read-only) and log mail exchanged with your contacts.
 
     Only headers are read, with EXAMINE and BODY.PEEK: nothing on the server changes, no
@@ -111,6 +122,10 @@ def sync(app: App, backfill: bool, quiet: bool) -> None:
 
     Past mail of contacts added since the last sync is found automatically; --backfill looks
     again for everyone (after changing [me] addresses, say).
+
+    A message that cannot be read (the server fails to send it, or reading it fails) never
+    stops the mail after it: it is set aside by folder and number, listed by `kithkin
+    status`, and read again with --retry-skipped.
     """
     if quiet:
         progress = None
@@ -119,11 +134,13 @@ def sync(app: App, backfill: bool, quiet: bool) -> None:
     else:
         progress = LineProgress()
     try:
-        report = run_sync(app, backfill_all=backfill, progress=progress)
+        report = run_sync(
+            app, backfill_all=backfill, retry_set_aside=retry_skipped, progress=progress
+        )
     finally:
         if progress is not None:
             progress.close()
-    click.echo(f"Synced: {report.summary()}")
+    click.echo(f"Synced: {clean_line(report.summary())}")
 
 
 @click.command()
@@ -147,7 +164,7 @@ def interactions(app: App, name: str | None, as_json: bool, limit: int) -> None:
     if not rows:
         click.echo("Nothing logged yet." if not name else "Nothing logged with them yet.")
         return
-    for row in rows:
+    for row in sanitised(rows):
         what = {"in": "<- email", "out": "-> email"}.get(row["direction"] or "", row["kind"])
         text = row["subject"] or row["note"] or ""
         click.echo(f"#{row['id']:<6} {row['date'][:10]}  {what:<8}  {row['contact']:<20}  {text}")

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import traceback
+
 
 class KithkinError(Exception):
     """A failure explained in one line; `exit_code` is what the CLI returns."""
@@ -35,3 +37,14 @@ class MailboxError(KithkinError):
 
 class DeliveryError(KithkinError):
     exit_code = 1
+
+
+def unexpected(exc: BaseException) -> str:
+    """What may be said of an exception: a KithkinError's one line; of anything else only
+    its kind, since its text may hold anything (a piece of a secret, even)."""
+    return str(exc) if isinstance(exc, KithkinError) else f"unexpected {type(exc).__name__}"
+
+
+def frames(exc: BaseException) -> str:
+    """Where an exception happened (its traceback's frames), without its text."""
+    return "".join(traceback.format_tb(exc.__traceback__)).rstrip()

@@ -128,6 +128,56 @@ def _0004(db: Database) -> None:
     )
 
 
+@migrations(name="0005_set_aside_messages")
+def _0005(db: Database) -> None:
+    """Messages whose processing failed, set aside so the mail after them is still logged:
+    only where they are (folder, UIDVALIDITY, UID) and at which stage they failed, never
+    anything of their content."""
+    _run(
+        db,
+        """CREATE TABLE set_aside (
+            folder TEXT NOT NULL,
+            uidvalidity INTEGER NOT NULL,
+            uid INTEGER NOT NULL,
+            stage TEXT NOT NULL CHECK (stage IN ('fetch', 'process')),
+            attempts INTEGER NOT NULL DEFAULT 1,
+            first_at TEXT NOT NULL,
+            last_at TEXT NOT NULL,
+            reported_in TEXT,
+            PRIMARY KEY (folder, uidvalidity, uid)
+        )""",
+    )
+
+
+@migrations(name="0006_drop_ignored_replies")
+def _0006(db: Database) -> None:
+    """Messages that looked like replies to a summary but carried no valid token were kept
+    (their key, date and "ignored"); now such mail leaves no trace but a count in `meta`."""
+    ignored = [
+        key
+        for key, results in db.execute("SELECT message_key, results FROM replies").fetchall()
+        if _was_ignored(results)
+    ]
+    if not ignored:
+        return
+    db.execute(
+        "INSERT INTO meta (key, value) VALUES ('replies.ignored.no_valid_token', ?) "
+        "ON CONFLICT (key) DO UPDATE SET value = CAST(CAST(value AS INTEGER) + ? AS TEXT)",
+        [str(len(ignored)), len(ignored)],
+    )
+    for key in ignored:
+        db.execute("DELETE FROM replies WHERE message_key = ?", [key])
+
+
+def _was_ignored(results: str) -> bool:
+    import json
+
+    try:
+        return bool(json.loads(results).get("ignored"))
+    except (ValueError, AttributeError):
+        return False
+
+
 def schema_version() -> int:
     """The `user_version` this code writes: the number of migrations it knows."""
     return len(migrations._migrations)

@@ -29,13 +29,15 @@ from datetime import datetime, timedelta, tzinfo
 from types import FrameType
 from typing import Protocol
 
+import jinja2
 import schedule
 
+from kithkin.daemon import steering
 from kithkin.daemon.app import App
 from kithkin.daemon.config import Config
 from kithkin.daemon.credentials import get_secret
 from kithkin.daemon.dates import local_date, parse_utc_iso, utc_iso
-from kithkin.daemon.errors import KithkinError
+from kithkin.daemon.errors import KithkinError, frames, unexpected
 from kithkin.daemon.imap import Mailbox
 from kithkin.daemon.notify import Notifier, watchdog_interval
 from kithkin.daemon.store import Store, database_failure
@@ -43,12 +45,14 @@ from kithkin.daemon.summary import week_of
 from kithkin.daemon.sync import Stopped, Sync
 from kithkin.daemon.timing import last_scheduled, next_scheduled
 from kithkin.daemon.weekly import send_summary
+from kithkin.parsers.text import clean_line
 
 log = logging.getLogger("kithkin.service")
 
 BACKOFF_START = 2.0
 BACKOFF_CAP = 15 * 60.0
 SUMMARY_CHECK_SECONDS = 60
+READY_RETRY_SECONDS = 1.0  # while systemd's full socket has not taken READY=1
 STARTED_KEY = "service.started_at"
 
 
@@ -83,11 +87,14 @@ class Health:
             log.info("recovered after %d failed attempt(s)", self.failures)
         self.state, self.last_error, self.failures = "ok", None, 0
         self.backoff, self.retry_at = BACKOFF_START, None
-        self.last_poll_at, self.last_result = now, result
+        self.last_poll_at, self.last_result = now, clean_line(result)
 
-    def failed(self, error: str, now: datetime, *, with_traceback: bool = False) -> None:
+    def failed(self, error: str, now: datetime, *, exc: BaseException | None = None) -> None:
+        error = clean_line(error)  # often a server's words: stored, logged, sent to systemd
         if error != self.last_error:
-            log.error("%s", error, exc_info=with_traceback)
+            log.error("%s", error)
+            if exc is not None:  # where an unforeseen one happened; never its text
+                log.debug("%s at:\n%s", type(exc).__name__, frames(exc))
         self.failures += 1
         self.state, self.last_error, self.last_poll_at = "failing", error, now
         self.retry_at = now + timedelta(seconds=self.backoff)
@@ -167,6 +174,7 @@ class Service:
             self._loop()
         finally:
             self.notifier.stopping()
+            self.notifier.close()
             self._restore_signals(previous)
             self._disconnect()
             self.wakeup.close()
@@ -178,8 +186,8 @@ class Service:
         (which on a large mailbox takes longer than systemd waits for a start)."""
         try:
             self._mailbox()
-        except KithkinError as exc:
-            self.health.failed(str(exc), self.clock.now())
+        except Exception as exc:  # noqa: BLE001 - the service starts and retries whatever
+            self.health.failed(unexpected(exc), self.clock.now(), exc=exc)
 
     def _loop(self) -> None:
         while not self.stopping:
@@ -187,12 +195,15 @@ class Service:
                 self.reload()
             self.scheduler.run_pending()
             self.ping_watchdog(force=True)
+            self.notifier.flush()
             if self.stopping:
                 break
             idle = self.scheduler.idle_seconds
             wait = max(0.0, min(idle if idle is not None else 60.0, 60.0))
             if self.watchdog_every:
                 wait = min(wait, self.watchdog_every)
+            if self.notifier.ready_pending:
+                wait = min(wait, READY_RETRY_SECONDS)
             self.clock.wait(wait, self.wakeup.read_fd)
             self.wakeup.drain()
 
@@ -255,7 +266,8 @@ class Service:
                 self.store,
                 self.config.me,
                 clock=self.clock.now,
-                progress=WatchdogProgress(self),
+                heartbeat=self.ping_watchdog,
+                reply_policy=steering.reply_policy(self.config),
                 should_stop=lambda: self.stopping,
                 zone=self._zone(),
             )
@@ -273,8 +285,8 @@ class Service:
             return
         except Exception as exc:  # noqa: BLE001 - nothing unforeseen may stop the service
             self._disconnect()
-            message = f"sync failed: unexpected {type(exc).__name__}: {exc}"[:300]
-            self.health.failed(message, self.clock.now(), with_traceback=True)
+            message = f"sync failed: unexpected {type(exc).__name__} (see the debug log)"
+            self.health.failed(message, self.clock.now(), exc=exc)
             self._save_status()
             self.notifier.status(self.status_line())
             return
@@ -324,9 +336,13 @@ class Service:
                 exc = database_failure(exc, self.store.path)
             self.summary_health.failed(f"summary not sent, will retry: {exc}", now)
             return
-        except Exception as exc:  # noqa: BLE001 - a broken template override, say
-            message = f"summary not sent: {type(exc).__name__}: {exc}"
-            self.summary_health.failed(message, now, with_traceback=True)
+        except jinja2.TemplateError as exc:  # a broken template override
+            message = f"summary not sent: template {type(exc).__name__}: {exc}"[:300]
+            self.summary_health.failed(message, now, exc=exc)
+            return
+        except Exception as exc:  # noqa: BLE001 - nothing unforeseen may stop the service
+            message = f"summary not sent: unexpected {type(exc).__name__} (see the debug log)"
+            self.summary_health.failed(message, now, exc=exc)
             return
         self.summary_health.ok(outcome.status, now)
         if outcome.status == "sent":
@@ -385,19 +401,6 @@ class Service:
             self.store.set_meta("service.last_result", self.health.last_result)
             self.store.set_meta("service.next_poll_at", utc_iso(next_poll))
             self.store.set_meta("service.pid", str(os.getpid()))
-
-
-class WatchdogProgress:
-    """Keeps the watchdog fed during a long first sync."""
-
-    def __init__(self, service: Service) -> None:
-        self.service = service
-
-    def folder(self, name: str, total: int) -> None:
-        self.service.ping_watchdog()
-
-    def advance(self, messages: int, logged: int) -> None:
-        self.service.ping_watchdog()
 
 
 def _connect(config: Config) -> Mailbox:

@@ -19,7 +19,7 @@ from typing import Any, Self
 from sqlite_utils import Database
 
 from kithkin.daemon import schema
-from kithkin.daemon.dates import EPOCH, as_utc, day_number, utc_iso
+from kithkin.daemon.dates import EPOCH, as_utc, day_number, parse_utc_iso, utc_iso
 from kithkin.daemon.errors import StoreError, UsageError
 
 SQLITE_MAGIC = b"SQLite format 3\x00"
@@ -56,6 +56,30 @@ class FolderState:
     messages_seen: int = 0
     interactions_logged: int = 0
     last_error: str | None = None
+
+
+@dataclass(frozen=True)
+class SetAside:
+    """A message that could not be processed: where it is, never what it says."""
+
+    folder: str
+    uidvalidity: int
+    uid: int
+    stage: str  # "fetch": the server could not send it; "process": reading it failed
+    attempts: int
+    first_at: str
+    last_at: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "folder": self.folder,
+            "uidvalidity": self.uidvalidity,
+            "uid": self.uid,
+            "stage": self.stage,
+            "attempts": self.attempts,
+            "first_at": self.first_at,
+            "last_at": self.last_at,
+        }
 
 
 @dataclass(frozen=True)
@@ -308,10 +332,10 @@ class Store:
     def forget_contact(self, contact_id: int) -> int:
         """Delete a contact with everything about them. Returns the interactions removed.
 
-        That includes their name in the record of replies to summaries, and the old pages in
-        the WAL (secure_delete zeroes freed pages of the database file, not WAL frames).
+        That includes what the record of replies to summaries says about them, and the old
+        pages in the WAL (secure_delete zeroes freed pages of the database file, not WAL frames).
         """
-        name = self.contact(contact_id).name
+        contact = self.contact(contact_id)
         with self.db.atomic():
             removed = self.db.execute(
                 "SELECT count(*) FROM interactions WHERE contact_id = ?", [contact_id]
@@ -322,31 +346,59 @@ class Store:
                 "DELETE FROM pending_backfill WHERE address NOT IN (SELECT address FROM addresses)"
             )
             self.db.execute("DELETE FROM contacts WHERE id = ?", [contact_id])
-            self._scrub_replies(name)
+            self._scrub_replies(contact_id, [contact.name, *contact.emails])
         self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
         return removed
 
-    def _scrub_replies(self, name: str) -> None:
-        """Replace every reported line about `name` by a placeholder; keep the rows (they
-        are what makes each reply apply only once)."""
-        folded = name.casefold()
-        placeholder = "(about a forgotten contact)"
+    def _scrub_replies(self, contact_id: int, mentions: list[str]) -> None:
+        """Drop what the record of replies says about a contact; keep the rows (they are
+        what makes each reply apply only once). Records by contact id lose the entries about
+        them and the lines not understood that could refer to them; the text records of
+        earlier versions get a placeholder for every line with one of `mentions` (their name,
+        their addresses) in it."""
         rows = self.db.execute("SELECT message_key, results FROM replies").fetchall()
         for key, text in rows:
-            if folded not in text.casefold():
-                continue
             results = json.loads(text)
-            results["applied"] = [
-                placeholder if folded in line.casefold() else line
-                for line in results.get("applied", [])
-            ]
-            results["not_understood"] = [
-                [placeholder, ""] if folded in " ".join(item).casefold() else item
+            if results.get("format") == 2:  # steering.py's records by contact id
+                scrubbed = self._reply_without_contact(results, contact_id)
+            else:
+                scrubbed = self._reply_without_mentions(results, mentions)
+            if scrubbed != results:
+                self.db.execute(
+                    "UPDATE replies SET results = ? WHERE message_key = ?",
+                    [json.dumps(scrubbed), key],
+                )
+
+    @staticmethod
+    def _reply_without_contact(results: dict[str, Any], contact_id: int) -> dict[str, Any]:
+        return {
+            **results,
+            "done": [i for i in results.get("done", []) if i.get("contact_id") != contact_id],
+            "not_understood": [
+                item
                 for item in results.get("not_understood", [])
-            ]
-            self.db.execute(
-                "UPDATE replies SET results = ? WHERE message_key = ?", [json.dumps(results), key]
-            )
+                if contact_id not in item.get("contact_ids", [])
+            ],
+        }
+
+    @staticmethod
+    def _reply_without_mentions(results: dict[str, Any], mentions: list[str]) -> dict[str, Any]:
+        folded = [mention.casefold() for mention in mentions if mention]
+        placeholder = "(about a forgotten contact)"
+
+        def names(text: str) -> bool:
+            return any(mention in text.casefold() for mention in folded)
+
+        return {
+            **results,
+            "applied": [
+                placeholder if names(line) else line for line in results.get("applied", [])
+            ],
+            "not_understood": [
+                [placeholder, ""] if names(" ".join(item)) else item
+                for item in results.get("not_understood", [])
+            ],
+        }
 
     def _contact_tables(self) -> list[str]:
         return [
@@ -464,6 +516,51 @@ class Store:
             ).rowcount
         return added
 
+    # --- messages set aside --------------------------------------------------------------
+    # Where a message is (folder, UIDVALIDITY, UID) and the stage that failed; nothing else.
+
+    def set_aside(self, folder: str, uidvalidity: int, uid: int, stage: str, now: datetime) -> None:
+        """Record (or count again) a message whose processing failed; caller's transaction."""
+        self.db.execute(
+            """INSERT INTO set_aside (folder, uidvalidity, uid, stage, first_at, last_at)
+               VALUES (?, ?, ?, ?, ?, ?)
+               ON CONFLICT (folder, uidvalidity, uid) DO UPDATE SET
+                   stage = excluded.stage, attempts = attempts + 1, last_at = excluded.last_at""",
+            [folder, uidvalidity, uid, stage, utc_iso(now), utc_iso(now)],
+        )
+
+    def set_aside_messages(self) -> list[SetAside]:
+        rows = self.db.execute(
+            "SELECT folder, uidvalidity, uid, stage, attempts, first_at, last_at "
+            "FROM set_aside ORDER BY folder, uidvalidity, uid"
+        ).fetchall()
+        return [SetAside(*row) for row in rows]
+
+    def clear_set_aside(self, folder: str, uidvalidity: int, uids: Iterable[int]) -> None:
+        """Forget set-aside records of messages read after all, or gone (caller's transaction)."""
+        for uid in uids:
+            self.db.execute(
+                "DELETE FROM set_aside WHERE folder = ? AND uidvalidity = ? AND uid = ?",
+                [folder, uidvalidity, uid],
+            )
+
+    def clear_stale_set_aside(self, folder: str, uidvalidity: int) -> None:
+        """Records of a folder under an older UIDVALIDITY name messages that no longer exist
+        by those UIDs (the folder is read again from the start)."""
+        self.db.execute(
+            "DELETE FROM set_aside WHERE folder = ? AND uidvalidity != ?", [folder, uidvalidity]
+        )
+
+    def unreported_set_aside(self) -> int:
+        return int(
+            self.db.execute("SELECT count(*) FROM set_aside WHERE reported_in IS NULL").fetchone()[
+                0
+            ]
+        )
+
+    def mark_set_aside_reported(self, token: str) -> None:
+        self.db.execute("UPDATE set_aside SET reported_in = ? WHERE reported_in IS NULL", [token])
+
     def interactions(
         self, contact_id: int | None = None, limit: int = 0, until: date | None = None
     ) -> list[dict[str, Any]]:
@@ -578,6 +675,13 @@ class Store:
             "SELECT received_at, results FROM replies ORDER BY received_at DESC LIMIT ?", [limit]
         ).fetchall()
         return [{"received_at": row[0], **json.loads(row[1])} for row in rows]
+
+    def summary_created_at(self, token: str) -> datetime | None:
+        """When the summary carrying `token` was made: a reply must be written after it."""
+        row = self.db.execute(
+            "SELECT created_at FROM summaries WHERE token = ?", [token]
+        ).fetchone()
+        return parse_utc_iso(row[0]) if row else None
 
     def mark_replies_reported(self, message_keys: Iterable[str], token: str) -> None:
         with self.db.atomic():
@@ -708,6 +812,14 @@ class Store:
             "INSERT INTO meta (key, value) VALUES (?, ?) "
             "ON CONFLICT (key) DO UPDATE SET value = excluded.value",
             [key, value],
+        )
+
+    def increment_meta(self, key: str) -> None:
+        """Add one to the counter `key` (0 if unset); caller's transaction."""
+        self.db.execute(
+            "INSERT INTO meta (key, value) VALUES (?, '1') ON CONFLICT (key) "
+            "DO UPDATE SET value = CAST(COALESCE(CAST(value AS INTEGER), 0) + 1 AS TEXT)",
+            [key],
         )
 
 

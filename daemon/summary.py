@@ -20,20 +20,19 @@ from kithkin.daemon.analysis import Report
 from kithkin.daemon.store import Contact
 from kithkin.daemon.templates import environment, mailto
 from kithkin.parsers.addresses import ascii_address
+from kithkin.parsers.text import clean_line
 
 SUMMARY_HEADER = "X-Kithkin-Summary"
 MESSAGE_ID_DOMAIN = "kithkin.invalid"
-# C0/C1 controls, line/paragraph separators, and bidi overrides that could disguise a name
-_CONTROL = re.compile(r"[\x00-\x1f\x7f-\x9f\u2028\u2029\u202a-\u202e\u2066-\u2069]+")
 _SCHEME = re.compile(r"\b([a-z][a-z0-9+.-]*:)//", re.IGNORECASE)
 
 
 def one_line(text: str | None) -> str:
-    """Text from other people's mail, made safe to show: control characters (CR, LF, NUL...)
-    become spaces, whitespace is collapsed, and `scheme://` gets an invisible word joiner so
-    no mail client turns it into a link (the summary's only links are mailto:)."""
-    flat = " ".join(_CONTROL.sub(" ", text or "").split())
-    return _SCHEME.sub(lambda m: m.group(1) + "\u2060//", flat)
+    """Text from other people's mail, made safe to show: `clean_line` (control characters such
+    as CR, LF and NUL become spaces; escape sequences and bidi overrides go), and `scheme://`
+    gets an invisible word joiner so no mail client turns it into a link (the summary's only
+    links are mailto:)."""
+    return _SCHEME.sub(lambda m: m.group(1) + "\u2060//", clean_line(text or ""))
 
 
 def new_token() -> str:
@@ -54,6 +53,7 @@ class SummaryExtras:
     commands: list[str] = field(default_factory=list)
     notes: dict[int, tuple[str, str]] = field(default_factory=dict)  # contact id -> (date, text)
     reply_keys: list[str] = field(default_factory=list)  # replies reported in this summary
+    set_aside: int = 0  # messages set aside since the last summary (they could not be read)
 
 
 @dataclass(frozen=True)
@@ -112,9 +112,9 @@ def summary_context(
         return {
             "name": name,
             "first_name": name.split(" ")[0],
-            "address": contact.emails[0],
+            "address": one_line(contact.emails[0]),
             "note": one_line(note[1]) if note else "",
-            "note_date": note[0] if note else "",
+            "note_date": one_line(note[0]) if note else "",
             # A reply to the owner, token in the subject, the person's snooze prefilled.
             "snooze_link": mailto(owner, f"Re: Kithkin [{token}]", f"snooze {name} 3w")
             if extras.commands
@@ -140,7 +140,11 @@ def summary_context(
         for item in report.awaiting_reply
     ]
     one_sided = [
-        {**person(item.contact), "unanswered": item.unanswered, "since": item.first_unanswered[:10]}
+        {
+            **person(item.contact),
+            "unanswered": item.unanswered,
+            "since": one_line(item.first_unanswered[:10]),
+        }
         for item in report.one_sided
     ]
     birthdays = [
@@ -160,6 +164,7 @@ def summary_context(
         "applied": [one_line(line) for line in extras.applied],
         "not_understood": [(one_line(a), one_line(b)) for a, b in extras.not_understood],
         "commands": extras.commands,
+        "set_aside": extras.set_aside,
     }
 
 

@@ -17,7 +17,7 @@ from kithkin.daemon.analysis import analyse
 from kithkin.daemon.config import Config, ServerConfig
 from kithkin.daemon.credentials import get_secret
 from kithkin.daemon.delivery import already_in_inbox, append_imap, send_smtp
-from kithkin.daemon.errors import CredentialError
+from kithkin.daemon.errors import CredentialError, unexpected
 from kithkin.daemon.store import Store
 from kithkin.daemon.summary import (
     RenderedSummary,
@@ -103,6 +103,7 @@ def send_summary(
     with store.atomic():
         store.mark_summary_sent(token, now)
         store.mark_replies_reported(extras.reply_keys, token)
+        store.mark_set_aside_reported(token)
     return Outcome("sent", week, token, rendered.subject)
 
 
@@ -113,5 +114,5 @@ def _delivered_before(message: EmailMessage, config: Config) -> bool:
     try:
         return already_in_inbox(str(message["Message-ID"]), config.imap, get_secret(config.imap))
     except Exception as exc:  # noqa: BLE001 - unsure means send: at most one duplicate
-        log.info("could not check the INBOX for an earlier copy: %s", exc)
+        log.info("could not check the INBOX for an earlier copy: %s", unexpected(exc))
         return False

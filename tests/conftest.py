@@ -18,6 +18,7 @@ if str(TESTS_DIR) not in sys.path:
     sys.path.insert(0, str(TESTS_DIR))
 
 from helpers import CliResult  # noqa: E402  (needs the sys.path entry above)
+from mailutils_server import MailutilsServer, require_mailutils  # noqa: E402
 from servers import (  # noqa: E402  (needs the sys.path entry above)
     DovecotServer,
     ImapServer,
@@ -34,11 +35,18 @@ DOVECOT_FIXTURES = frozenset(
 )  # fmt: skip
 
 
+MAILUTILS_FIXTURES = frozenset({"mailutils", "mailutils_maildir"})
+
+
 def pytest_collection_modifyitems(items: list[pytest.Item]) -> None:
-    """Mark every test that uses a Dovecot fixture, so `-m "not dovecot"` deselects them."""
+    """Mark every test that uses a Dovecot or Mailutils fixture, so `-m "not dovecot"` (or
+    "not mailutils") deselects them."""
     for item in items:
-        if DOVECOT_FIXTURES & set(getattr(item, "fixturenames", ())):
+        fixtures = set(getattr(item, "fixturenames", ()))
+        if DOVECOT_FIXTURES & fixtures:
             item.add_marker(pytest.mark.dovecot)
+        if MAILUTILS_FIXTURES & fixtures:
+            item.add_marker(pytest.mark.mailutils)
 
 
 @pytest.fixture
@@ -172,3 +180,24 @@ def run_cli(kithkin_home: Path) -> Callable[..., CliResult]:
         return CliResult(result.exit_code, result.stdout, result.stderr)
 
     return run
+
+
+# --- GNU Mailutils imap4d (tests/mailutils_server.py) ------------------------------------------
+
+
+@pytest.fixture
+def mailutils() -> Iterator[MailutilsServer]:
+    """A fresh GNU Mailutils imap4d (mbox storage) with one virtdomain user
+    (`kithkin@kithkin.test`), empty INBOX and a plain `Sent` folder (imap4d has no
+    SPECIAL-USE). Skips without imap4d, fails instead if KITHKIN_REQUIRE_MAILUTILS=1."""
+    require_mailutils()
+    with MailutilsServer() as server:
+        yield server
+
+
+@pytest.fixture
+def mailutils_maildir() -> Iterator[MailutilsServer]:
+    """Like `mailutils`, with Maildir storage (INBOX and `Sent` are Maildirs)."""
+    require_mailutils()
+    with MailutilsServer(storage="maildir") as server:
+        yield server

@@ -24,7 +24,9 @@ Every connection is a `ProxySession` in `proxy.sessions`, with byte counts per d
 events for "the fault fired" and "closed", and with `record=True` a `Transcript` of what
 passed, so a test can run once cleanly, then sweep N over the whole byte range.
 `proxy.throttle` (bytes per second, server to client) makes a fast local server as slow as
-a distant one, without changing a byte.
+a distant one, without changing a byte; `proxy.latency` (seconds) delays each direction
+like a distant server's round trip, keeping the throughput. `proxy.poison` (`PoisonFetch`)
+breaks every FETCH of chosen UIDs, on every connection.
 
 At the end of the module, for test_faults.py and test_crash.py: `BackfillMailbox`, the
 seeded 2,000-message mailbox they break connections and processes on, and helpers to
@@ -35,6 +37,7 @@ from __future__ import annotations
 
 import contextlib
 import json
+import queue
 import random
 import re
 import socket
@@ -42,6 +45,7 @@ import struct
 import threading
 import time
 from collections import Counter
+from collections.abc import Iterator
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Literal, Self
@@ -116,6 +120,35 @@ class Inject(Fault):
         super().__post_init__()
         if self.direction == TOTAL:
             raise ValueError("Inject needs one direction (C2S or S2C)")
+
+
+@dataclass(frozen=True)
+class PoisonFetch:
+    """On every connection, whenever the client sends a `UID FETCH` of headers whose UID set
+    holds one of `uids`: cut the connection before the server sees it (`then="cut"`), or
+    answer it ourselves with a garbled reply and a tagged OK (`then="garbage"`), as a server
+    that chokes on one message would. Set as `proxy.poison`; it is not used up."""
+
+    uids: frozenset[int]
+    then: Literal["cut", "garbage"] = "cut"
+
+    def hits(self, line: bytes) -> bool:
+        match = _UID_FETCH.match(line)
+        if match is None or b"HEADER" not in line.upper():
+            return False
+        ranges = list(_uid_ranges(match.group(1)))
+        return any(low <= uid <= high for uid in self.uids for low, high in ranges)
+
+
+_UID_FETCH = re.compile(rb"^\S+ UID FETCH ([0-9:,*]+) ", re.IGNORECASE)
+
+
+def _uid_ranges(text: bytes) -> Iterator[tuple[int, int]]:
+    """`1,5:9,20:*` -> (1, 1), (5, 9), (20, 2**32)."""
+    for part in text.split(b","):
+        first, _, second = part.partition(b":")
+        ends = [2**32 if end == b"*" else int(end) for end in (first, second or first)]
+        yield min(ends), max(ends)
 
 
 # --- what passed ---------------------------------------------------------------------------
@@ -210,11 +243,23 @@ class ProxySession:
         *,
         record: bool,
         throttle: float | None,
+        poison: PoisonFetch | None = None,
+        latency: float = 0.0,
+        rewrite: tuple[tuple[bytes, bytes], ...] = (),
     ) -> None:
         self.client = client
         self.server = server
         self.fault = fault
         self.throttle = throttle
+        self.poison = poison
+        self.latency = latency
+        self.rewrite = rewrite  # (old, new) replaced in each server-to-client chunk
+        self._delayed: dict[str, queue.SimpleQueue[tuple[float, bytes | None]]] = {
+            C2S: queue.SimpleQueue(),
+            S2C: queue.SimpleQueue(),
+        }
+        self.poisoned = 0  # commands the poison rule answered or cut
+        self._command_tail = b""
         self.transcript = Transcript() if record else None
         self.counts = {C2S: 0, S2C: 0, TOTAL: 0}
         self.fired = threading.Event()
@@ -237,6 +282,10 @@ class ProxySession:
     # --- running --------------------------------------------------------------------------
 
     def start(self) -> None:
+        if self.latency:
+            for direction in (C2S, S2C):
+                threading.Thread(target=self._deliver, args=(direction,), daemon=True,
+                                 name=f"proxy delay {direction}").start()  # fmt: skip
         if self._trigger_at == 0 and self.fault is not None:
             with self._send_locks[self._fault_direction()]:
                 self._fire(self._fault_direction(), b"")
@@ -265,8 +314,7 @@ class ProxySession:
                 self.client_moved.set()
             self._eof[direction] = True
             if not self._stalled[direction] and not self.cut:  # pass the EOF on
-                with contextlib.suppress(OSError):
-                    self._destination(direction).shutdown(socket.SHUT_WR)
+                self._shutdown_write(direction)
         with self._lock:
             done = all(self._eof.values())
         if done:  # both pumps are out of recv(): now the sockets can be closed
@@ -285,6 +333,13 @@ class ProxySession:
     # --- forwarding, and where the fault fires --------------------------------------------
 
     def _feed(self, direction: str, data: bytes) -> None:
+        if direction == C2S and self.poison is not None:
+            data = self._apply_poison(data)
+            if not data:
+                return
+        if direction == S2C:
+            for old, new in self.rewrite:
+                data = data.replace(old, new)
         with self._send_locks[direction]:
             if self._stalled[direction]:
                 if direction == C2S:
@@ -300,6 +355,29 @@ class ProxySession:
                     if not self._fire(direction, data):
                         return
                     data = b""  # _fire forwarded (or held) the rest itself
+
+    def _apply_poison(self, data: bytes) -> bytes:
+        """Hold back client bytes until a whole command line is there; a poisoned FETCH is
+        never forwarded."""
+        assert self.poison is not None
+        buffered = self._command_tail + data
+        lines = buffered.split(b"\r\n")
+        self._command_tail = lines.pop()
+        out = []
+        for line in lines:
+            if not self.poison.hits(line):
+                out.append(line + b"\r\n")
+                continue
+            self.poisoned += 1
+            self.fired.set()
+            if self.poison.then == "cut":
+                self._close()
+                return b""
+            tag = line.split(b" ", 1)[0]
+            with self._send_locks[S2C]:
+                self._send(S2C, b"* 1 FETCH (UID \x00\xff garbled (((\r\n" + tag
+                           + b" OK Fetch completed.\r\n")  # fmt: skip
+        return b"".join(out)
 
     def _split(self, direction: str, data: bytes) -> tuple[int, bool]:
         """How many bytes of `data` go out before the fault fires, and whether it fires."""
@@ -354,10 +432,36 @@ class ProxySession:
     def _send(self, direction: str, data: bytes) -> None:
         if self.transcript is not None:
             self.transcript.chunks.append((direction, data))
+        if self.latency:
+            self._delayed[direction].put((time.monotonic() + self.latency, data))
+            return
         with contextlib.suppress(OSError):
             self._destination(direction).sendall(data)
         if self.throttle and direction == S2C:
             time.sleep(len(data) / self.throttle)
+
+    def _shutdown_write(self, direction: str) -> None:
+        """Pass an EOF on (after the delayed bytes, with a latency)."""
+        if self.latency:
+            self._delayed[direction].put((time.monotonic() + self.latency, None))
+            return
+        with contextlib.suppress(OSError):
+            self._destination(direction).shutdown(socket.SHUT_WR)
+
+    def _deliver(self, direction: str) -> None:
+        """The delay line of one direction: each chunk leaves `latency` seconds after it
+        arrived, in order, so throughput is kept and only the round trip grows."""
+        queue = self._delayed[direction]
+        while True:
+            due, data = queue.get()
+            wait = due - time.monotonic()
+            if wait > 0:
+                time.sleep(wait)
+            with contextlib.suppress(OSError):
+                if data is None:
+                    self._destination(direction).shutdown(socket.SHUT_WR)
+                    return
+                self._destination(direction).sendall(data)
 
     def _fire(self, direction: str, rest: bytes) -> bool:
         """Apply the fault; `rest` is what followed the trigger point in this chunk.
@@ -397,8 +501,7 @@ class ProxySession:
                 self._held[direction] = []
                 self._stalled[direction] = False
                 if self._eof[direction]:
-                    with contextlib.suppress(OSError):
-                        self._destination(direction).shutdown(socket.SHUT_WR)
+                    self._shutdown_write(direction)
 
     def break_connection(self, *, reset: bool = False) -> None:
         """Cut this connection now, whatever its fault."""
@@ -409,6 +512,9 @@ class ProxySession:
         """Break both connections: FIN (or RST) to each side. The pumps' blocked recv()
         calls return, and the last pump to finish closes the sockets."""
         self.cut = True
+        if self.latency:  # end the delay lines
+            for direction in (C2S, S2C):
+                self._delayed[direction].put((0.0, None))
         for sock in (self.client, self.server):
             with contextlib.suppress(OSError):
                 if reset:  # close() with a zero linger sends RST; SHUT_RD wakes recv()
@@ -431,6 +537,9 @@ class FaultProxy:
         self.port = 0
         self.record = record
         self.throttle: float | None = None  # server-to-client bytes per second, None: as fast
+        self.poison: PoisonFetch | None = None  # applies to every connection while set
+        self.latency = 0.0  # seconds added to each direction (a distant server), 0: none
+        self.rewrite: tuple[tuple[bytes, bytes], ...] = ()  # server bytes replaced, per chunk
         self.sessions: list[ProxySession] = []
         self._fault: Fault | None = None
         self._fault_uses: int | None = None
@@ -506,7 +615,14 @@ class FaultProxy:
             for sock in (client, server):
                 sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             session = ProxySession(
-                client, server, self._take_fault(), record=self.record, throttle=self.throttle
+                client,
+                server,
+                self._take_fault(),
+                record=self.record,
+                throttle=self.throttle,
+                poison=self.poison,
+                latency=self.latency,
+                rewrite=self.rewrite,
             )
             with self._new_session:
                 self.sessions.append(session)

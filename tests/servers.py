@@ -826,7 +826,7 @@ def flags_snapshot(server: ImapServer) -> dict[tuple[str, int], frozenset[str]]:
                 continue
             for uid, data in client.fetch(uids, ["FLAGS"]).items():
                 flags = frozenset(_as_str(flag) for flag in data[b"FLAGS"])
-                snapshot[(folder, uid)] = flags - {"\\Recent"}
+                snapshot[(folder, uid)] = frozenset(f for f in flags if f.lower() != "\\recent")
     return snapshot
 
 

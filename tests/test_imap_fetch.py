@@ -12,7 +12,14 @@ from mailbuilder import make_message
 from servers import append
 
 from kithkin.daemon.config import load_config
-from kithkin.daemon.imap import HEADER_ITEM, Mailbox, fast_fetch_headers
+from kithkin.daemon.errors import MailboxError
+from kithkin.daemon.imap import (
+    FIRST_READ,
+    HEADER_ITEM,
+    Mailbox,
+    _esearch_uids,
+    fast_fetch_headers,
+)
 
 
 def test_the_fast_reader_matches_imapclient_on_the_server(imap_server, tmp_path: Path) -> None:
@@ -24,8 +31,8 @@ def test_the_fast_reader_matches_imapclient_on_the_server(imap_server, tmp_path:
     mailbox = Mailbox.connect(config.require_imap(), imap_server.password)
     try:
         mailbox.examine("INBOX")
-        uids = [uid for window in mailbox.uids_above(0, None) for uid in window]
-        data = mailbox._raw_fetch(uids)
+        uids = [uid for window in mailbox.uids_above(0) for uid in window]
+        data = mailbox._raw_fetch(uids, f"{HEADER_ITEM}<0.{FIRST_READ}>")
         fast = fast_fetch_headers(data, set(uids))
         reference = mailbox.client.fetch(uids, [HEADER_ITEM, "INTERNALDATE"])
     finally:
@@ -65,3 +72,24 @@ def test_the_usual_shape_and_unsolicited_uids() -> None:
     fetched = fast_fetch_headers(data, {7})
     assert [(f.uid, f.header) for f in fetched] == [(7, b"From: a@b\r\n\r\n")]
     assert fetched[0].internaldate == datetime(2026, 2, 1, 8, 0, tzinfo=UTC)
+
+
+@pytest.mark.parametrize(
+    ("lines", "most", "expected"),
+    [
+        ([b'(TAG "A1") UID ALL 1:3,7'], 100, [1, 2, 3, 7]),
+        ([b'(TAG "A1") UID ALL 9:7'], 100, [7, 8, 9]),  # a range may be written backwards
+        ([b'(TAG "A1") UID'], 100, []),  # nothing found: no ALL at all
+        ([b'(TAG "A1") UID all 5'], 100, [5]),
+        ([b'(TAG "A1") UID ALL 1:4294967295'], 100, MailboxError),  # must not fill memory
+        ([b'(TAG "A1") UID ALL 1:99999999999'], 10**12, MailboxError),  # not a 32-bit UID
+        ([b'(TAG "A1") UID ALL 1::2'], 100, MailboxError),
+        ([(b"(TAG {1}", b"x")], 100, MailboxError),  # a literal where none belongs
+    ],
+)
+def test_esearch_replies_as_uids(lines, most, expected) -> None:
+    if expected is MailboxError:
+        with pytest.raises(MailboxError, match="malformed"):
+            _esearch_uids(lines, "here", most)
+    else:
+        assert _esearch_uids(lines, "here", most) == expected

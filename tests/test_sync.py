@@ -248,7 +248,8 @@ def test_backfill_falls_back_to_scanning_when_many_addresses_are_new(setup, monk
 
 
 def test_windows_of_uid_search_cover_everything_exactly_once(setup, monkeypatch) -> None:
-    monkeypatch.setattr(imap_module, "SEARCH_WINDOW", 3)
+    monkeypatch.setattr(imap_module, "LIST_WINDOW", 3)
+    monkeypatch.setattr(imap_module, "FIRST_LIST_WINDOW", 2)
     monkeypatch.setattr(imap_module, "FETCH_BATCH", 2)
     monkeypatch.setattr("kithkin.daemon.sync.FETCH_BATCH", 2)
     setup.add("Ada", "ada@example.org")
@@ -370,3 +371,50 @@ def test_a_terminal_gets_a_progress_bar_with_counts(setup: Setup) -> None:
     text = output.decode(errors="replace")
     assert "INBOX" in text and "3/3" in text and "3 logged" in text
     assert "Synced: 2 folder(s), 3 new message(s) read, 3 interaction(s) logged" in text
+
+
+def test_uids_near_the_top_of_the_range_cost_a_few_commands(dovecot, tmp_path, run_cli) -> None:
+    """A folder of 10 messages with UIDNEXT near 4,000,000,000: listing them takes a few
+    commands, not a search per window of UIDs up to there (tens of thousands)."""
+    setup = Setup(dovecot, write_config(tmp_path / "k", dovecot), run_cli)
+    setup.add("Ada", "ada@example.org")
+    setup.put("INBOX", from_=ADA, to=ME, subject="before")  # creates the mailbox
+    dovecot.doveadm("mailbox", "update", "-u", dovecot.username, "--min-next-uid",
+                    "4000000000", "INBOX")  # fmt: skip
+    for n in range(10):
+        setup.put("INBOX", from_=ADA, to=ME, subject=f"high {n}")
+    config = load_config(setup.config)
+    with Store.open(config.store_path) as store:
+        mailbox = Mailbox.connect(config.require_imap(), dovecot.password)
+        try:
+            Sync(mailbox, store, config.me, clock=lambda: T0).run()
+            assert store.folder("INBOX").last_uid >= 4_000_000_000
+        finally:
+            mailbox.logout()
+    listing = [c for c in mailbox.commands if "SEARCH" in c or c.endswith("(UID)")]
+    assert len(listing) <= 4, listing
+    assert sorted(r["subject"] for r in setup.interactions()) == sorted(
+        ["before", *(f"high {n}" for n in range(10))]
+    )
+
+
+def test_huge_address_lists_are_read_in_part_and_the_rest_of_the_header_whole(setup) -> None:
+    """Three messages whose To: is 30,000 addresses (700 KB, past every read limit) with
+    Subject and Message-ID after it: each is logged once, with its own subject and id (the
+    fields beyond the cut are read on their own); the report counts them."""
+    setup.add("Ada", "ada@example.org")
+    crowd = [f"reader{n:05d}@crowd.example" for n in range(30_000)]
+    for n in range(3):
+        setup.put("INBOX", from_=ADA, to=[ME, *crowd], subject=f"huge {n}",
+                  message_id=f"<huge{n}@example.org>", date=T0 + timedelta(hours=n))  # fmt: skip
+    setup.put("INBOX", from_=ADA, to=ME, subject="small", date=T0)
+    setup.put("INBOX", from_=ADA, to=[*crowd[:1500], ME], subject="many", date=T0)
+    output = setup.sync()
+    assert "4 with address lists longer than is read" in output["stdout"]
+    rows = {r["subject"]: r["message_id"] for r in setup.interactions()}
+    assert rows == {
+        "huge 0": "huge0@example.org",
+        "huge 1": "huge1@example.org",
+        "huge 2": "huge2@example.org",
+        "small": rows["small"],
+    }  # "many" names me only after the 1,000th address: not read that far
