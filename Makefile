@@ -19,7 +19,7 @@ $(VENV)/.installed-demo: pyproject.toml | $(BIN)/python
 
 ## demo: sync a generated year of mail from a throwaway local IMAP server and print the summary
 demo: $(VENV)/.installed-demo
-	$(BIN)/python -m kithkin.daemon.demo
+	$(BIN)/python tests/demo.py
 
 ## test: lint, then the whole test suite (Dovecot tests skip if dovecot is not installed)
 test: $(VENV)/.installed-test lint

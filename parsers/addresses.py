@@ -35,10 +35,10 @@ def normalise_address(raw: str) -> str | None:
         return None
     if _SPACE.search(domain):
         return None
-    domain = normalise_domain(domain)
-    if domain is None:
+    normal_domain = normalise_domain(domain)
+    if normal_domain is None:
         return None
-    return f"{unicodedata.normalize('NFC', local).casefold()}@{domain}"
+    return f"{unicodedata.normalize('NFC', local).casefold()}@{normal_domain}"
 
 
 def normalise_domain(domain: str) -> str | None:

@@ -755,11 +755,12 @@ class BackfillMailbox:
         any crash: a missing one would be lost for good, one ahead means a batch's rows were
         committed without its cursor."""
         logged = {
-            (row["contact"], int(row["subject"].split()[0][1:])) for row in store.interactions()
+            (row["contact"], int(row["subject"].split()[0][1:]))
+            for row in store.interactions.list()
         }
         covered = {
             (name, n)
-            for state in store.folders()
+            for state in store.folders.all()
             for n, names in self.involved.get(state.name, [])[: state.last_uid]
             for name in names
         }
@@ -782,7 +783,7 @@ def interaction_table(store: Any) -> list[str]:
     rows, each as often."""
     return sorted(
         json.dumps({k: v for k, v in row.items() if k != "id"}, sort_keys=True)
-        for row in store.interactions()
+        for row in store.interactions.list()
     )
 
 
@@ -791,5 +792,5 @@ def folder_cursors(store: Any) -> list[tuple]:
     return [
         (f.name, f.uidvalidity, f.last_uid, f.uidnext, f.messages_seen, f.interactions_logged,
          f.last_error)
-        for f in store.folders()
+        for f in store.folders.all()
     ]  # fmt: skip

@@ -35,15 +35,15 @@ from pathlib import Path
 from typing import Literal, Self
 
 from helpers import missing_tool
-from servers import (
+from processes import (
     LOOPBACK,
     STOP_TIMEOUT,
     Process,
     ServerError,
-    _end_process_group,
-    _tail,
+    end_process_group,
     find_binary,
     free_port,
+    tail,
     wait_for_port,
 )
 
@@ -165,7 +165,7 @@ class MailutilsServer:
             # answer SIGTERM with `* BYE` and exit, as the master does.
             with contextlib.suppress(ProcessLookupError):
                 os.killpg(proc.pid, signal.SIGTERM)
-        _end_process_group(proc)
+        end_process_group(proc)
 
     def close(self) -> None:
         """Stop and remove the temp dir with all mail."""
@@ -175,7 +175,7 @@ class MailutilsServer:
             shutil.rmtree(self.directory, ignore_errors=True)
 
     def log_tail(self, lines: int = 40) -> str:
-        return _tail(self.log_file, lines)
+        return tail(self.log_file, lines)
 
     def __enter__(self) -> Self:
         try:

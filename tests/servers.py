@@ -23,172 +23,75 @@ import re
 import secrets
 import shutil
 import signal
-import socket
 import ssl
 import subprocess
-import sys
 import tempfile
 import threading
-import time
-from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
-from datetime import datetime
 from pathlib import Path
-from typing import Any, Literal, Protocol, Self
+from typing import Any, Literal, Self
 
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, AuthResult, Envelope, LoginPassword, Session
 from helpers import missing_tool
-from imapclient import IMAPClient
+from mailboxes import (
+    IMAP_TIMEOUT,
+    ImapServer,
+    append,
+    create_folder,
+    flags_snapshot,
+    imap_client,
+    recreate_folder,
+    uidvalidity,
+)
+from processes import (
+    LOOPBACK,
+    START_TIMEOUT,
+    STOP_TIMEOUT,
+    Process,
+    ServerError,
+    background_stops,
+    end_process_group,
+    find_binary,
+    free_port,
+    group_members,
+    listening_sockets,
+    port_accepts,
+    tail,
+    wait_for_background_stops,
+    wait_for_port,
+)
+from pymapserver import PymapPool, PymapServer
 
-LOOPBACK = "127.0.0.1"
-START_TIMEOUT = 20.0
-STOP_TIMEOUT = 10.0
-IMAP_TIMEOUT = 10.0
-
-Process = subprocess.Popen[bytes]
-
-
-class ServerError(RuntimeError):
-    """A test server failed to start or stop; the message carries its log tail."""
-
-
-class ImapServer(Protocol):
-    """What the helpers below need from a server: where it is and one login."""
-
-    host: str
-    port: int
-    username: str
-    password: str
-
-
-# --- ports and processes -------------------------------------------------------------------
-
-
-def free_port(host: str = LOOPBACK) -> int:
-    """A TCP port that was free a moment ago (the kernel picks it; a race is unlikely)."""
-    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as sock:
-        sock.bind((host, 0))
-        return int(sock.getsockname()[1])
-
-
-def port_accepts(host: str, port: int, *, expect: bytes | None = None) -> bool:
-    """True if a TCP connection succeeds (and, with `expect`, the first line starts so)."""
-    try:
-        # Short: a stranger holding the port may accept and never greet (callers retry).
-        with socket.create_connection((host, port), timeout=0.5) as sock:
-            if expect is None:
-                return True
-            return sock.makefile("rb").readline().startswith(expect)
-    except OSError:
-        return False
-
-
-def wait_for_port(
-    host: str,
-    port: int,
-    *,
-    timeout: float = START_TIMEOUT,
-    expect: bytes | None = None,
-    alive: Callable[[], bool] | None = None,
-    what: str = "server",
-) -> None:
-    """Poll until `host:port` accepts connections; give up early if `alive()` turns False."""
-    deadline = time.monotonic() + timeout
-    while True:
-        if alive is not None and not alive():
-            raise ServerError(f"{what} exited before {host}:{port} accepted connections")
-        if port_accepts(host, port, expect=expect):
-            return
-        if time.monotonic() > deadline:
-            raise ServerError(f"{what} did not accept connections on {host}:{port} in {timeout}s")
-        time.sleep(0.02)
-
-
-def _group_members(pgid: int) -> list[int]:
-    """Live (non-zombie) processes in process group `pgid`, read from /proc."""
-    members = []
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            stat = Path("/proc", entry, "stat").read_text()
-        except OSError:
-            continue
-        # Fields after the parenthesised command name: state ppid pgrp ...
-        state, _ppid, pgrp = stat.rsplit(")", 1)[1].split()[:3]
-        if int(pgrp) == pgid and state != "Z":
-            members.append(int(entry))
-    return members
-
-
-def listening_sockets(pids: Iterable[int]) -> set[tuple[str, int]]:
-    """(address, port) of every TCP socket in LISTEN state that one of `pids` holds."""
-    inodes = set()
-    for pid in pids:
-        with contextlib.suppress(OSError):
-            for fd in os.listdir(f"/proc/{pid}/fd"):
-                with contextlib.suppress(OSError):
-                    target = os.readlink(f"/proc/{pid}/fd/{fd}")
-                    if target.startswith("socket:["):
-                        inodes.add(target[len("socket:[") : -1])
-    found = set()
-    for table in ("/proc/net/tcp", "/proc/net/tcp6"):
-        with contextlib.suppress(OSError):
-            for line in Path(table).read_text().splitlines()[1:]:
-                fields = line.split()
-                local, state, inode = fields[1], fields[3], fields[9]
-                if state == "0A" and inode in inodes:  # 0A: LISTEN
-                    address, port = local.split(":")
-                    raw = bytes.fromhex(address)
-                    if len(raw) == 4:  # IPv4, stored as a little-endian word
-                        address = socket.inet_ntoa(raw[::-1])
-                    found.add((address, int(port, 16)))
-    return found
-
-
-def _end_process_group(proc: Process, *, timeout: float = STOP_TIMEOUT) -> None:
-    """Reap `proc` (a session leader) and make sure nothing of its group survives."""
-    try:
-        proc.wait(timeout=timeout)
-    except subprocess.TimeoutExpired:
-        proc.kill()
-        proc.wait()
-    deadline = time.monotonic() + timeout
-    while _group_members(proc.pid):
-        if time.monotonic() > deadline:
-            with contextlib.suppress(ProcessLookupError):
-                os.killpg(proc.pid, signal.SIGKILL)
-            deadline = time.monotonic() + timeout
-        time.sleep(0.02)
-
-
-_background_stops: list[threading.Thread] = []
-
-
-def wait_for_background_stops() -> None:
-    """Join the shutdowns started by `close(wait=False)`."""
-    while _background_stops:
-        _background_stops.pop().join()
-
-
-def _tail(path: Path, lines: int = 40) -> str:
-    try:
-        return "\n".join(path.read_text(errors="replace").splitlines()[-lines:])
-    except OSError:
-        return f"({path} missing)"
-
-
-def find_binary(name: str) -> str | None:
-    """`name` on PATH, or in the sbin directories an ordinary user's PATH often lacks."""
-    found = shutil.which(name)
-    if found:
-        return found
-    for directory in ("/usr/sbin", "/usr/local/sbin", "/usr/bin", "/usr/local/bin"):
-        candidate = Path(directory, name)
-        if candidate.is_file() and os.access(candidate, os.X_OK):
-            return str(candidate)
-    return None
+__all__ = [
+    "IMAP_TIMEOUT",
+    "LOOPBACK",
+    "START_TIMEOUT",
+    "STOP_TIMEOUT",
+    "DovecotServer",
+    "ImapServer",
+    "PymapPool",
+    "PymapServer",
+    "ReceivedMessage",
+    "ServerError",
+    "SmtpServer",
+    "TlsFiles",
+    "append",
+    "create_folder",
+    "dovecot_available",
+    "find_binary",
+    "flags_snapshot",
+    "free_port",
+    "imap_client",
+    "listening_sockets",
+    "make_tls_files",
+    "port_accepts",
+    "recreate_folder",
+    "require_dovecot",
+    "uidvalidity",
+    "wait_for_background_stops",
+    "wait_for_port",
+]  # fmt: skip
 
 
 def dovecot_available() -> bool:
@@ -332,7 +235,7 @@ class DovecotServer:
 
     def listening(self) -> set[tuple[str, int]]:
         """(address, port) of every TCP listener this Dovecot's processes hold."""
-        return listening_sockets(_group_members(self._proc.pid)) if self._proc else set()
+        return listening_sockets(group_members(self._proc.pid)) if self._proc else set()
 
     def add_user(self, username: str, password: str | None = None) -> str:
         """Add a user (a passwd-file of its own, read at its first login); return its password.
@@ -368,7 +271,7 @@ class DovecotServer:
             except ServerError:
                 # Another process took the port: pick new ones, or (on a restart, where the
                 # port must stay) try the same again, as a client connection soon lets go.
-                if "Address already in use" not in self.log_tail(5) or attempt == 2:
+                if "Address already in use" not in self.logtail(5) or attempt == 2:
                     raise
 
     def stop(self) -> None:
@@ -401,7 +304,7 @@ class DovecotServer:
     def _finish_stop(proc: Process, doveadm: Process | None) -> None:
         # doveadm waits for the master to disappear, but the master is our child and stays
         # a zombie until we reap it: so reap (and wait for the rest) while doveadm waits.
-        _end_process_group(proc)
+        end_process_group(proc)
         if doveadm is not None:
             doveadm.wait(timeout=STOP_TIMEOUT)
 
@@ -414,7 +317,7 @@ class DovecotServer:
         proc.wait()
         with contextlib.suppress(ProcessLookupError):
             os.killpg(proc.pid, signal.SIGKILL)
-        _end_process_group(proc)
+        end_process_group(proc)
         self._proc = None
 
     def restart(self) -> None:
@@ -445,7 +348,7 @@ class DovecotServer:
         else:
             thread = threading.Thread(target=finish, name=f"stop {self!r}")
             thread.start()
-            _background_stops.append(thread)
+            background_stops.append(thread)
 
     def doveadm(self, *args: str) -> str:
         """Run `doveadm -c CONF ARGS...` against this instance and return its stdout."""
@@ -461,8 +364,8 @@ class DovecotServer:
             raise ServerError(f"doveadm {' '.join(args)} failed: {result.stderr.strip()}")
         return result.stdout
 
-    def log_tail(self, lines: int = 40) -> str:
-        return f"{_tail(self.out_file, lines)}\n{_tail(self.log_file, lines)}".strip()
+    def logtail(self, lines: int = 40) -> str:
+        return f"{tail(self.out_file, lines)}\n{tail(self.log_file, lines)}".strip()
 
     def __enter__(self) -> Self:
         try:
@@ -592,242 +495,8 @@ service ipc {{
                 wait_for_port(self.host, self.tls_port, alive=lambda: proc.poll() is None)
         except ServerError as exc:
             self.kill()
-            log = f"--- dovecot log ({self.directory}) ---\n{self.log_tail()}"
+            log = f"--- dovecot log ({self.directory}) ---\n{self.logtail()}"
             raise ServerError(f"{exc}\n{log}") from exc
-
-
-# --- pymap ---------------------------------------------------------------------------------
-
-
-# pymap hashes passwords with PBKDF2, which makes every LOGIN cost about 0.1 s. Its config
-# also accepts pysasl's Cleartext hash (like Dovecot's {PLAIN} scheme): use that when the
-# hook exists, and pymap's default otherwise.
-_PYMAP_MAIN = """
-import pymap.config, pysasl.hashing
-if hasattr(pymap.config.IMAPConfig, "_get_hash_context"):
-    pymap.config.IMAPConfig._get_hash_context = classmethod(
-        lambda cls, passlib_cfg: pysasl.hashing.Cleartext()
-    )
-from pymap.main import main
-main()
-"""
-
-
-class PymapServer:
-    """pymap's in-memory `dict` backend in a subprocess: one user, empty INBOX and `Sent`.
-
-    pymap has no SPECIAL-USE, so `Sent` is a plain folder. Its data lives in memory and is
-    lost on stop; there is no restart.
-    """
-
-    def __init__(self, *, username: str = "kithkin", folders: Iterable[str] = ("Sent",)):
-        self.host = LOOPBACK
-        self.port = 0
-        self.username = username
-        self.password = secrets.token_urlsafe(18)
-        self.folders = tuple(folders)
-        self.directory = Path(tempfile.mkdtemp(prefix="kithkin-pymap-"))
-        self.log_file = self.directory / "pymap.log"
-        self._proc: Process | None = None
-
-    @property
-    def running(self) -> bool:
-        return self._proc is not None and self._proc.poll() is None
-
-    def start(self) -> None:
-        if not self.running:
-            self.spawn()
-        self.wait_ready()
-
-    def spawn(self) -> None:
-        """Launch the process on a fresh port without waiting for it (see `wait_ready`)."""
-        self.port = free_port()
-        # Arguments go through pymap's "@file" support so the password is not in `ps`.
-        args_file = self.directory / "args"
-        args_file.touch(mode=0o600)
-        args = [f"--host={self.host}", f"--port={self.port}", "--no-tls", "dict"]
-        args += [f"--demo-user={self.username}", f"--demo-password={self.password}"]
-        args_file.write_text("\n".join(args) + "\n")
-        with self.log_file.open("ab") as log:
-            self._proc = subprocess.Popen(
-                [sys.executable, "-c", _PYMAP_MAIN, f"@{args_file}"],
-                stdin=subprocess.DEVNULL,
-                stdout=log,
-                stderr=subprocess.STDOUT,
-                start_new_session=True,
-            )
-
-    def wait_ready(self) -> None:
-        """Wait for the greeting (respawning if the port was taken), then create `folders`."""
-        for attempt in range(3):
-            proc = self._proc
-            assert proc is not None, "spawn() first"
-            try:
-                wait_for_port(
-                    self.host,
-                    self.port,
-                    expect=b"* OK",
-                    alive=lambda: proc.poll() is None,  # noqa: B023 (called within the loop)
-                    what="pymap",
-                )
-                break
-            except ServerError as exc:
-                self.stop()
-                if "address already in use" not in _tail(self.log_file).lower() or attempt == 2:
-                    raise ServerError(f"{exc}\n--- pymap log ---\n{_tail(self.log_file)}") from exc
-                self.spawn()
-        with imap_client(self) as client:
-            existing = {name for _flags, _delimiter, name in client.list_folders()}
-            for folder in self.folders:
-                if folder not in existing:
-                    client.create_folder(folder)
-
-    def stop(self) -> None:
-        proc = self._proc
-        if proc is None:
-            return
-        if proc.poll() is None:
-            proc.terminate()
-        _end_process_group(proc)
-        self._proc = None
-
-    def close(self) -> None:
-        self.stop()
-        shutil.rmtree(self.directory, ignore_errors=True)
-
-    def __enter__(self) -> Self:
-        try:
-            self.start()
-        except BaseException:
-            self.close()
-            raise
-        return self
-
-    def __exit__(self, *exc_info: object) -> None:
-        self.close()
-
-    def __repr__(self) -> str:
-        return f"<PymapServer {self.host}:{self.port} user={self.username}>"
-
-
-class PymapPool:
-    """Hands out started PymapServers and launches the next one at once, so a test does not
-    wait for pymap's start-up (about a third of a second, mostly imports) while the previous
-    test ran long enough to cover it."""
-
-    def __init__(self) -> None:
-        self._next: PymapServer | None = None
-
-    def take(self) -> PymapServer:
-        server, self._next = self._next, None
-        if server is None:
-            server = PymapServer()
-            server.spawn()
-        try:
-            server.wait_ready()
-        except BaseException:
-            server.close()
-            raise
-        self._next = PymapServer()
-        self._next.spawn()
-        return server
-
-    def close(self) -> None:
-        if self._next is not None:
-            self._next.close()
-            self._next = None
-
-
-# --- IMAP helpers --------------------------------------------------------------------------
-
-
-def imap_client(
-    server: ImapServer,
-    *,
-    username: str | None = None,
-    password: str | None = None,
-    timeout: float = IMAP_TIMEOUT,
-) -> IMAPClient:
-    """A logged-in IMAPClient on the plain port (close it with `logout()` or `with`)."""
-    client = IMAPClient(server.host, server.port, ssl=False, timeout=timeout)
-    # imapclient writes one command in several pieces; with Nagle's algorithm each later
-    # piece waits for the server's delayed ACK (about 40 ms a command against pymap).
-    client.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    try:
-        client.login(username or server.username, password or server.password)
-    except Exception:
-        client.shutdown()
-        raise
-    return client
-
-
-_APPENDUID = re.compile(rb"\[APPENDUID \d+ (\d+)\]", re.IGNORECASE)
-
-
-def append(
-    server: ImapServer,
-    folder: str,
-    message: bytes,
-    flags: Iterable[str | bytes] = (),
-    msg_time: datetime | None = None,
-) -> int | None:
-    """APPEND `message` to `folder`; return its UID when the server reports APPENDUID."""
-    with imap_client(server) as client:
-        response = client.append(folder, message, flags=tuple(flags), msg_time=msg_time)
-    match = _APPENDUID.search(response if isinstance(response, bytes) else b"")
-    return int(match.group(1)) if match else None
-
-
-def create_folder(server: ImapServer, name: str) -> None:
-    with imap_client(server) as client:
-        client.create_folder(name)
-
-
-def uidvalidity(server: ImapServer, folder: str) -> int:
-    with imap_client(server) as client:
-        return int(client.folder_status(folder, [b"UIDVALIDITY"])[b"UIDVALIDITY"])
-
-
-def recreate_folder(server: ImapServer, name: str) -> int:
-    """DELETE and CREATE `name` (empty afterwards, new UIDVALIDITY); return the new UIDVALIDITY.
-
-    Not for INBOX, which neither server lets you delete. The connection used never selects
-    the folder: pymap drops a connection whose selected folder is deleted.
-    """
-    if name.upper() == "INBOX":
-        raise ValueError("INBOX cannot be deleted and recreated")
-    with imap_client(server) as client:
-        before = int(client.folder_status(name, [b"UIDVALIDITY"])[b"UIDVALIDITY"])
-        client.delete_folder(name)
-        client.create_folder(name)
-        after = int(client.folder_status(name, [b"UIDVALIDITY"])[b"UIDVALIDITY"])
-    if after == before:
-        raise ServerError(f"{server!r} kept UIDVALIDITY {before} for a recreated {name!r}")
-    return after
-
-
-def _as_str(value: str | bytes) -> str:
-    return value.decode() if isinstance(value, bytes) else value
-
-
-def flags_snapshot(server: ImapServer) -> dict[tuple[str, int], frozenset[str]]:
-    """{(folder, uid): flags} over every selectable folder, read with EXAMINE only.
-
-    `\\Recent` is left out: it is per session, not a stored flag.
-    """
-    snapshot: dict[tuple[str, int], frozenset[str]] = {}
-    with imap_client(server) as client:
-        for folder_flags, _delimiter, folder in client.list_folders():
-            if any(_as_str(flag).lower() == "\\noselect" for flag in folder_flags):
-                continue
-            client.select_folder(folder, readonly=True)
-            uids = client.search("ALL")
-            if not uids:
-                continue
-            for uid, data in client.fetch(uids, ["FLAGS"]).items():
-                flags = frozenset(_as_str(flag) for flag in data[b"FLAGS"])
-                snapshot[(folder, uid)] = frozenset(f for f in flags if f.lower() != "\\recent")
-    return snapshot
 
 
 # --- SMTP ----------------------------------------------------------------------------------

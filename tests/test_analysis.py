@@ -7,17 +7,13 @@ from pathlib import Path
 
 import pytest
 
-from kithkin.daemon.analysis import (
-    Cadence,
-    ago,
-    analyse,
-    duration,
-    every,
-    learn_cadence,
-    next_birthday,
-)
 from kithkin.daemon.config import AnalysisConfig
-from kithkin.daemon.store import Contact, NewInteraction, Store
+from kithkin.daemon.core.analysis import learn_cadence, next_birthday
+from kithkin.daemon.core.findings import Cadence
+from kithkin.daemon.core.records import Contact, Interaction
+from kithkin.daemon.core.wording import ago, duration, every
+from kithkin.daemon.store import Store
+from kithkin.daemon.summary.inputs import report_for as analyse
 
 AS_OF = date(2026, 11, 23)
 SETTINGS = AnalysisConfig()
@@ -31,27 +27,29 @@ class Book:
         self.serial = 0
 
     def person(self, name: str, **options) -> int:
-        return self.store.add_contact(
-            name, [f"{name.lower().replace(' ', '.')}@example.org"], now=_at(AS_OF), **options
-        )
+        with self.store.atomic():
+            return self.store.contacts.add(
+                name, [f"{name.lower().replace(' ', '.')}@example.org"], now=_at(AS_OF), **options
+            )
 
     def mail(self, contact: int, days_ago: int, direction: str, *, audience: int = 1,
              subject: str | None = None, kind: str = "email") -> None:  # fmt: skip
         self.serial += 1
-        self.store.add_interactions(
-            [
-                NewInteraction(
-                    contact_id=contact,
-                    direction=direction if kind == "email" else None,
-                    date=_at(AS_OF - timedelta(days=days_ago)),
-                    message_key=f"<k{self.serial}@test>" if kind == "email" else None,
-                    message_id=f"k{self.serial}@test",
-                    subject=subject or f"message {self.serial}",
-                    audience=audience,
-                    kind=kind,
-                )
-            ]
-        )
+        with self.store.atomic():
+            self.store.interactions.add(
+                [
+                    Interaction(
+                        contact_id=contact,
+                        direction=direction if kind == "email" else None,
+                        date=_at(AS_OF - timedelta(days=days_ago)),
+                        message_key=f"<k{self.serial}@test>" if kind == "email" else None,
+                        message_id=f"k{self.serial}@test",
+                        subject=subject or f"message {self.serial}",
+                        audience=audience,
+                        kind=kind,
+                    )
+                ]
+            )
 
     def every_days(self, contact: int, gap: int, *, first: int, last: int, **kw) -> None:
         """Mail every `gap` days, the newest `last` days ago, none before `first`, alternating."""
@@ -147,7 +145,7 @@ def test_large_recipient_lists_count_little(book: Book) -> None:
     report = analyse(book.store, AS_OF, SETTINGS)
     # Unweighted, the colleague's 3-day rhythm would make them 14x overdue and first.
     assert names(report.fading) == ["Friend"]
-    weighted = book.store.history_stats(0, 100_000)
+    weighted = book.store.history.stats(0, 100_000)
     assert weighted[colleague][2] < 10 < weighted[friend][2]
 
 
@@ -220,9 +218,14 @@ def test_snoozed_and_muted_people_are_left_out(book: Book) -> None:
     book.every_days(muted, 7, first=300, last=60)
     woke = book.person("Woke")
     book.every_days(woke, 7, first=300, last=60)
-    book.store.set_attention(snoozed, snoozed_until="2026-12-01")
-    book.store.set_attention(muted, muted=True)
-    book.store.set_attention(woke, snoozed_until="2026-11-23")  # until today: back today
+    with book.store.atomic():
+        book.store.contacts.set_attention(snoozed, snoozed_until="2026-12-01")
+    with book.store.atomic():
+        book.store.contacts.set_attention(muted, muted=True)
+    with book.store.atomic():
+        book.store.contacts.set_attention(
+            woke, snoozed_until="2026-11-23"
+        )  # until today: back today
     report = analyse(book.store, AS_OF, SETTINGS)
     assert names(report.fading) == ["Woke"]
     assert report.birthdays == []

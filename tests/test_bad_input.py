@@ -34,8 +34,8 @@ from helpers import ME, CliResult, write_config
 from mailbuilder import make_message
 from servers import DovecotServer, free_port, imap_client
 
-from kithkin.daemon import schema
-from kithkin.daemon.store import NewInteraction, Store
+from kithkin.daemon.core.records import Interaction
+from kithkin.daemon.store import Store, schema
 
 NOW = datetime(2026, 3, 1, 12, 0, tzinfo=UTC)
 KITHKIN = [sys.executable, "-m", "kithkin.daemon"]
@@ -95,10 +95,14 @@ class Home:
 
 def populate(store_path: Path) -> None:
     with Store.open(store_path) as store:
-        ada = store.add_contact("Ada Lovelace", ["ada@example.org"], every_days=30, now=NOW)
-        grace = store.add_contact("Grace Hopper", ["grace@bücher.example"], tags=["navy"], now=NOW)
+        with store.atomic():
+            ada = store.contacts.add("Ada Lovelace", ["ada@example.org"], every_days=30, now=NOW)
+        with store.atomic():
+            grace = store.contacts.add(
+                "Grace Hopper", ["grace@bücher.example"], tags=["navy"], now=NOW
+            )
         rows = [
-            NewInteraction(
+            Interaction(
                 contact_id=(ada, grace)[n % 2],
                 direction=("in", "out")[n % 3 % 2],
                 date=NOW - timedelta(days=n),
@@ -109,7 +113,7 @@ def populate(store_path: Path) -> None:
             for n in range(40)
         ]
         with store.atomic():
-            store.add_interactions(rows)
+            store.interactions.add(rows)
 
 
 def cli_env(home: Path) -> dict[str, str]:

@@ -48,10 +48,10 @@ from notifysocket import NotifySocket
 from servers import DovecotServer, SmtpServer, append, imap_client
 
 from kithkin.daemon.config import load_config
-from kithkin.daemon.dates import utc_iso
-from kithkin.daemon.imap import Mailbox
+from kithkin.daemon.core.dates import utc_iso
+from kithkin.daemon.mail.session import ImapSession
+from kithkin.daemon.steering.tokens import summary_message_id
 from kithkin.daemon.store import Store
-from kithkin.daemon.summary import summary_message_id
 from kithkin.daemon.sync import Sync
 
 pytestmark = pytest.mark.dovecot
@@ -119,11 +119,11 @@ class SyncWorld:
         slow = write_config(directory / "slow", self.server, imap={"port": self.proxy.port},
                             sections=store)  # fmt: skip
         fast = write_config(directory / "fast", self.server, sections=store)
-        with Store.open(directory / "kithkin.db") as db:
+        with Store.open(directory / "kithkin.db") as db, db.atomic():
             for person in CONTACTS:
-                db.add_contact(person.name, person.emails, now=NOW)
+                db.contacts.add(person.name, person.emails, now=NOW)
             if not backfill:
-                db.clear_backfill(db.pending_backfill())
+                db.backfill.clear(db.backfill.pending())
         return Run(self, directory, slow, fast)
 
 
@@ -186,7 +186,7 @@ class Run:
             return [f"resync failed: {result.output}"]
         with Store.open(self.db) as store:
             rows, folders = interaction_table(store), folder_cursors(store)
-            pending = store.pending_backfill()
+            pending = store.backfill.pending()
         problems = []
         if rows != self.world.clean_rows:
             problems.append(f"after resync {len(rows)} rows, clean {len(self.world.clean_rows)}")
@@ -201,7 +201,7 @@ def clean_sync(world: SyncWorld) -> Run:
     run = world.new_run()
     config = load_config(run.fast)
     with Store.open(run.db) as store:
-        mailbox = Mailbox.connect(config.require_imap(), world.server.password)
+        mailbox = ImapSession.connect(config.require_imap(), world.server.password)
         try:
             Sync(mailbox, store, config.me, clock=lambda: NOW).run()
         finally:
@@ -266,7 +266,7 @@ def test_sync_killed_at_random_moments_loses_nothing(sync_world: SyncWorld, run_
             killed += run.kill_after(moment)
             problems += [f"run {number} killed at {moment:.2f}s: {p}" for p in run.after_kill()]
         with Store.open(run.db) as store:
-            partial.add(len(store.interactions()))
+            partial.add(len(store.interactions.list()))
         problems += [f"run {number}: {p}" for p in run.resync(run_cli)]
     assert not problems, "\n".join(problems)
     assert killed >= 20  # the moments fell inside a sync...
@@ -304,7 +304,7 @@ def test_sync_killed_right_after_a_progress_line_keeps_that_batch(
     problems = run.after_kill()
     if batch := BATCH_LINE.match(seen[-1]):
         with Store.open(run.db) as store:
-            state = store.folder(batch.group(1).decode())
+            state = store.folders.get(batch.group(1).decode())
         assert state.messages_seen >= int(batch.group(2)), (seen[-1], state)
     assert not problems, problems
     assert not run.resync(run_cli)
@@ -437,7 +437,7 @@ def test_sync_killed_inside_every_transaction_keeps_exactly_the_committed_ones(
             proc.wait()
         found = [f"{label}: {p}" for p in run.after_kill()]
         with Store.open(run.db) as store:
-            cursors = {f.name: f.last_uid for f in store.folders() if f.last_uid}
+            cursors = {f.name: f.last_uid for f in store.folders.all() if f.last_uid}
         expected = {k: v for k, v in committed_cursors(statements, number).items() if v}
         if cursors != expected:
             found.append(f"{label}: cursors {cursors}, committed {expected}")
@@ -477,9 +477,10 @@ class SummaryWorld:
                      "password_command": ["cat", str(secret)]},
         })  # fmt: skip
         with Store.open(directory / "kithkin.db") as store:
-            store.add_contact("Ada Lovelace", ["ada@example.org"], now=now)
             with store.atomic():
-                store.set_meta("service.started_at", utc_iso(now - timedelta(days=8)))
+                store.contacts.add("Ada Lovelace", ["ada@example.org"], now=now)
+            with store.atomic():
+                store.meta.set("service.started_at", utc_iso(now - timedelta(days=8)))
         return config
 
 

@@ -10,8 +10,8 @@ from pathlib import Path
 import pytest
 
 from kithkin.daemon.config import ServerConfig
-from kithkin.daemon.credentials import get_secret
 from kithkin.daemon.errors import CredentialError
+from kithkin.daemon.mail.credentials import get_secret
 
 SECRET = "s3cret-Passw0rd-for-tests"
 
@@ -96,7 +96,7 @@ def test_the_keyring_is_used_when_it_has_the_password(monkeypatch) -> None:
             self.store.pop((service, username), None)
 
     monkeypatch.setattr(keyring.core, "_keyring_backend", Memory())
-    from kithkin.daemon.credentials import store_in_keyring
+    from kithkin.daemon.mail.credentials import store_in_keyring
 
     store_in_keyring(server(), SECRET)
     assert get_secret(server(), {}) == SECRET
@@ -144,7 +144,7 @@ def test_a_keyring_that_never_answers_is_given_up_on(monkeypatch) -> None:
             raise NotImplementedError
 
     monkeypatch.setattr(keyring.core, "_keyring_backend", Locked())
-    monkeypatch.setattr("kithkin.daemon.credentials.KEYRING_TIMEOUT", 0.2)
+    monkeypatch.setattr("kithkin.daemon.mail.credentials.KEYRING_TIMEOUT", 0.2)
     with pytest.raises(CredentialError, match=r"keyring \(no answer within 0 s \(locked\?\)\)"):
         get_secret(server(), {})
     never.set()
@@ -198,7 +198,7 @@ def test_a_password_command_that_hangs_leaves_nothing_it_printed_in_the_error(
 ) -> None:
     """A TimeoutExpired keeps what the command printed so far (here: the password); it is
     not chained to the CredentialError, so no traceback or handler can come across it."""
-    monkeypatch.setattr("kithkin.daemon.credentials.COMMAND_TIMEOUT", 0.5)
+    monkeypatch.setattr("kithkin.daemon.mail.credentials.COMMAND_TIMEOUT", 0.5)
     command = ("sh", "-c", f"echo {SECRET}; exec sleep 30")
     with pytest.raises(CredentialError, match="did not finish in 0.5s") as caught:
         get_secret(server(password_command=command), {})

@@ -9,8 +9,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kithkin.parsers.contactfile import ContactRecord, Problem, read_contact_file
-from kithkin.parsers.csvfile import parse_csv
+from kithkin.parsers.contacts import ContactRecord, Problem, parse_csv, read_contact_file
 
 DATA = Path(__file__).parent / "data" / "contacts"
 

@@ -14,10 +14,10 @@ from helpers import ME, write_config
 from mailbuilder import make_message
 from servers import append, imap_client
 
-from kithkin.daemon.analysis import Report
 from kithkin.daemon.config import load_config
-from kithkin.daemon.delivery import append_imap
-from kithkin.daemon.summary import SUMMARY_HEADER, build_message, render_summary
+from kithkin.daemon.core.findings import Report
+from kithkin.daemon.mail.delivery import append_imap
+from kithkin.daemon.summary.render import SUMMARY_HEADER, build_message, render_summary
 
 AS_OF = "2026-11-23"
 OLD = datetime(2026, 9, 1, 10, 0, tzinfo=UTC)

@@ -61,7 +61,7 @@ from servers import DovecotServer
 from kithkin.daemon.cli import cli
 from kithkin.daemon.config import ImapConfig, load_config
 from kithkin.daemon.errors import MailboxError
-from kithkin.daemon.imap import Mailbox
+from kithkin.daemon.mail.session import ImapSession
 from kithkin.daemon.store import Store
 from kithkin.daemon.sync import Sync
 
@@ -107,9 +107,11 @@ class World:
         )
         with Store.open(directory / "kithkin.db") as store:
             for person in CONTACTS:
-                store.add_contact(person.name, person.emails, now=NOW)
+                with store.atomic():
+                    store.contacts.add(person.name, person.emails, now=NOW)
             if not backfill:
-                store.clear_backfill(store.pending_backfill())
+                with store.atomic():
+                    store.backfill.clear(store.backfill.pending())
         return Case(self, config)
 
 
@@ -131,7 +133,7 @@ class Case:
         imap = self.imap if timeout is None else replace(self.imap, timeout=timeout)
         me = load_config(self.config).me
         with Store.open(self.db) as store:
-            mailbox = Mailbox.connect(imap, self.world.server.password)
+            mailbox = ImapSession.connect(imap, self.world.server.password)
             try:
                 Sync(mailbox, store, me, clock=lambda: NOW).run()
             finally:
@@ -147,7 +149,7 @@ class Case:
 
     def pending_backfill(self) -> list[str]:
         with Store.open(self.db) as store:
-            return store.pending_backfill()
+            return store.backfill.pending()
 
 
 @pytest.fixture(scope="module")
@@ -177,7 +179,7 @@ def test_a_clean_sync_logs_exactly_the_generated_interactions(world: World) -> N
     interactions, by Message-ID, as the generator made them (lists and strangers left out,
     copies in two folders once); both folders complete."""
     with Store.open(world.clean_config.parent / "kithkin.db") as store:
-        logged = Counter((row["contact"], row["message_id"]) for row in store.interactions())
+        logged = Counter((row["contact"], row["message_id"]) for row in store.interactions.list())
     assert logged == world.mailbox.expected
     assert 250 <= sum(logged.values()) <= 500
     assert [(f[0], f[2], f[4]) for f in world.clean_folders] == [
@@ -460,7 +462,7 @@ def test_faults_in_a_row_then_recovery(world: World) -> None:
         assert not Counter(case.rows()) - Counter(world.clean_rows)
     assert fired >= 3
     with Store.open(case.db) as store:
-        assert store.set_aside_messages() == []
+        assert store.set_aside.all() == []
     case.sync()
     assert case.rows() == world.clean_rows
     assert case.folders() == world.clean_folders
@@ -527,7 +529,7 @@ def test_the_cli_rides_out_a_broken_fetch(world: World, fault: Fault, run_cli: C
     assert cli_json(run_cli, case.config) == cli_json(run_cli, world.clean_config)
     assert case.folders() == world.clean_folders
     with Store.open(case.db) as store:
-        assert store.set_aside_messages() == []
+        assert store.set_aside.all() == []
 
 
 # --- malformed replies: errors, never crashes, never a skipped folder -----------------------

@@ -11,7 +11,8 @@ from helpers import write_config
 from servers import DovecotServer, create_folder
 
 from kithkin.daemon.config import load_config
-from kithkin.daemon.imap import Mailbox, _folded, _sent_by_name
+from kithkin.daemon.mail.folders import folded, sent_by_name
+from kithkin.daemon.mail.session import ImapSession
 
 
 @pytest.mark.parametrize(
@@ -25,7 +26,7 @@ from kithkin.daemon.imap import Mailbox, _folded, _sent_by_name
     ],
 )
 def test_attributes_are_folded_to_one_case(flags, expected) -> None:
-    assert _folded(flags) == expected
+    assert folded(flags) == expected
 
 
 @pytest.mark.parametrize(
@@ -41,14 +42,14 @@ def test_attributes_are_folded_to_one_case(flags, expected) -> None:
     ],
 )
 def test_sent_mail_is_found_by_name_without_special_use(folders, expected) -> None:
-    assert _sent_by_name(folders) == expected
+    assert sent_by_name(folders) == expected
 
 
 def folders_seen(server: DovecotServer, tmp_path: Path, rewrite: tuple) -> list[str]:
     with FaultProxy(server.host, server.port) as proxy:
         proxy.rewrite = rewrite
         config = load_config(write_config(tmp_path, server, imap={"port": proxy.port}))
-        mailbox = Mailbox.connect(config.require_imap(), server.password)
+        mailbox = ImapSession.connect(config.require_imap(), server.password)
         try:
             return mailbox.folders_to_sync()
         finally:

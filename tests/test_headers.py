@@ -12,12 +12,12 @@ from hypothesis import strategies as st
 
 from kithkin.parsers.headers import (
     HEADER_FIELDS,
-    Mailbox,
+    Address,
     MessageFacts,
-    _usual_address_list,
     parse_address_list,
     parse_headers,
 )
+from kithkin.parsers.headers.address_list import _usual_address_list
 
 DATA = Path(__file__).parent / "data" / "headers"
 INTERNALDATE = datetime(2022, 9, 13, 14, 0, 0, tzinfo=UTC)
@@ -60,12 +60,12 @@ def test_records_are_immutable() -> None:
 def test_a_typical_reply_from_a_fixture() -> None:
     facts = parse_headers((DATA / "outlook_reply.hdr").read_bytes(), INTERNALDATE)
     assert facts == MessageFacts(
-        from_=(Mailbox("Kowalski, Chloé", "chloe.kowalski@example.org"),),
+        from_=(Address("Kowalski, Chloé", "chloe.kowalski@example.org"),),
         to=(
-            Mailbox("Jürgen Müller", "juergen@bücher.example"),
-            Mailbox("Ann O'Neil", "ann@example.org"),
+            Address("Jürgen Müller", "juergen@bücher.example"),
+            Address("Ann O'Neil", "ann@example.org"),
         ),
-        cc=(Mailbox("", "bob@example.org"), Mailbox("carol", "carol@example.net")),
+        cc=(Address("", "bob@example.org"), Address("carol", "carol@example.net")),
         bcc=(),
         date=datetime(2022, 9, 13, 13, 1, 2, tzinfo=UTC),
         date_from_header=True,
@@ -83,7 +83,7 @@ def test_a_typical_reply_from_a_fixture() -> None:
 
 def test_a_latin1_list_mail_from_a_fixture() -> None:
     facts = parse_headers((DATA / "latin1_list.hdr").read_bytes())
-    assert facts.from_ == (Mailbox("François Dubois", "francois@liste.example.fr"),)
+    assert facts.from_ == (Address("François Dubois", "francois@liste.example.fr"),)
     assert facts.subject == "[discussion] café crème “hi”"
     assert facts.list_id == "discussion.liste.example.fr"
     assert facts.precedence == "list"
@@ -92,9 +92,9 @@ def test_a_latin1_list_mail_from_a_fixture() -> None:
 
 def test_an_auto_reply_from_a_fixture() -> None:
     facts = parse_headers((DATA / "autoreply_no_id.hdr").read_bytes(), INTERNALDATE)
-    assert facts.from_ == (Mailbox("", "postmaster@mail.example.com"),)
+    assert facts.from_ == (Address("", "postmaster@mail.example.com"),)
     assert facts.to == ()
-    assert facts.bcc == (Mailbox("Ann", "ann@example.org"),)
+    assert facts.bcc == (Address("Ann", "ann@example.org"),)
     assert (facts.date, facts.date_from_header) == (INTERNALDATE, False)
     assert facts.subject == "Absence étéhi Bcc: x@evil"  # RFC 2047: space between words goes
     assert facts.auto_submitted == "auto-replied"
@@ -493,7 +493,7 @@ def test_nul_bytes_do_not_break_parsing() -> None:
     facts = parse_headers(
         b"From: Ann\x00 <ann@x.org>\r\n\x00\r\nSubject: a\x00b\r\nTo: b@x.org\x00\r\n\r\n"
     )
-    assert facts.from_ == (Mailbox("Ann", "ann@x.org"),)
+    assert facts.from_ == (Address("Ann", "ann@x.org"),)
     assert facts.subject == "a b"
     assert [m.address for m in facts.to] == ["b@x.org"]
 
@@ -571,7 +571,7 @@ def assert_well_formed(facts: MessageFacts) -> None:
         assert isinstance(mailboxes, tuple)
         assert len({m.address for m in mailboxes}) == len(mailboxes) <= 1000
         for mailbox in mailboxes:
-            assert isinstance(mailbox, Mailbox)
+            assert isinstance(mailbox, Address)
             assert isinstance(mailbox.name, str) and isinstance(mailbox.address, str)
             assert "@" in mailbox.address
             assert not CONTROL & set(mailbox.name)

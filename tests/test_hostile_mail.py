@@ -30,7 +30,7 @@ from hypothesis import strategies as st
 from imapclient import IMAPClient
 from servers import DovecotServer, ImapServer, imap_client
 
-from kithkin.daemon.matching import match
+from kithkin.daemon.core.matching import match
 from kithkin.parsers.addresses import normalise_address
 from kithkin.parsers.headers import MessageFacts, parse_headers
 

@@ -13,13 +13,8 @@ from servers import append
 
 from kithkin.daemon.config import load_config
 from kithkin.daemon.errors import MailboxError
-from kithkin.daemon.imap import (
-    FIRST_READ,
-    HEADER_ITEM,
-    Mailbox,
-    _esearch_uids,
-    fast_fetch_headers,
-)
+from kithkin.daemon.mail.responses import esearch_uids, fast_fetch_headers
+from kithkin.daemon.mail.session import FIRST_READ, HEADER_ITEM, ImapSession
 
 
 def test_the_fast_reader_matches_imapclient_on_the_server(imap_server, tmp_path: Path) -> None:
@@ -28,7 +23,7 @@ def test_the_fast_reader_matches_imapclient_on_the_server(imap_server, tmp_path:
                            date=datetime(2026, 1, n + 1, tzinfo=UTC))  # fmt: skip
         append(imap_server, "INBOX", raw, msg_time=datetime(2026, 2, n + 1, 8, tzinfo=UTC))
     config = load_config(write_config(tmp_path, imap_server))
-    mailbox = Mailbox.connect(config.require_imap(), imap_server.password)
+    mailbox = ImapSession.connect(config.require_imap(), imap_server.password)
     try:
         mailbox.examine("INBOX")
         uids = [uid for window in mailbox.uids_above(0) for uid in window]
@@ -90,6 +85,6 @@ def test_the_usual_shape_and_unsolicited_uids() -> None:
 def test_esearch_replies_as_uids(lines, most, expected) -> None:
     if expected is MailboxError:
         with pytest.raises(MailboxError, match="malformed"):
-            _esearch_uids(lines, "here", most)
+            esearch_uids(lines, "here", most)
     else:
-        assert _esearch_uids(lines, "here", most) == expected
+        assert esearch_uids(lines, "here", most) == expected

@@ -59,8 +59,11 @@ def test_a_built_wheel_installs_kithkin_and_nothing_named_daemon_or_parsers(tmp_
     names = zipfile.ZipFile(wheel).namelist()
     tops = {name.split("/", 1)[0] for name in names}
     assert {top for top in tops if not top.endswith(".dist-info")} == {"kithkin"}
-    assert "kithkin/daemon/cli.py" in names
-    assert "kithkin/parsers/headers.py" in names
+    for package in ("cli", "config", "core", "mail", "service", "steering", "store", "summary",
+                    "sync"):  # fmt: skip
+        assert f"kithkin/daemon/{package}/__init__.py" in names
+    assert "kithkin/parsers/headers/__init__.py" in names
+    assert "kithkin/parsers/contacts/__init__.py" in names
     assert "kithkin/templates/summary.txt.j2" in names
     assert "kithkin/templates/summary.html.j2" in names
     assert not any(name.startswith("kithkin/tests") for name in names)
@@ -73,7 +76,7 @@ def test_a_built_wheel_installs_kithkin_and_nothing_named_daemon_or_parsers(tmp_
 
 def test_templates_are_found_from_the_package(tmp_path: Path) -> None:
     code = (
-        "from kithkin.daemon.templates import template_dir;"
+        "from kithkin.daemon.summary.environment import template_dir;"
         "print(sorted(p.name for p in template_dir().glob('*.j2')))"
     )
     listed = _probe(code, cwd=tmp_path)

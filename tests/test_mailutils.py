@@ -24,7 +24,8 @@ from mailutils_server import MailutilsServer
 from servers import append, create_folder, flags_snapshot, imap_client
 
 from kithkin.daemon.config import load_config
-from kithkin.daemon.imap import HEADER_ITEM, Mailbox, _from_parsed, fast_fetch_headers
+from kithkin.daemon.mail.responses import _from_parsed, fast_fetch_headers
+from kithkin.daemon.mail.session import HEADER_ITEM, ImapSession
 from kithkin.parsers.headers import parse_headers
 
 ADA = "Ada Lovelace <ada@example.org>"
@@ -40,9 +41,9 @@ _COMMAND = re.compile(r"^imap4d: C: \S+ (.*)$", re.MULTILINE)
 
 
 @contextmanager
-def connected(server: MailutilsServer, directory: Path) -> Iterator[Mailbox]:
+def connected(server: MailutilsServer, directory: Path) -> Iterator[ImapSession]:
     config = load_config(write_config(directory, server))
-    mailbox = Mailbox.connect(config.require_imap(), server.password)
+    mailbox = ImapSession.connect(config.require_imap(), server.password)
     try:
         yield mailbox
     finally:

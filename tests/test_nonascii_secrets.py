@@ -36,7 +36,8 @@ from servers import DovecotServer, SmtpServer
 
 from kithkin.daemon.config import load_config
 from kithkin.daemon.errors import MailboxError
-from kithkin.daemon.imap import Mailbox, describe_failure
+from kithkin.daemon.mail.connect import describe_failure
+from kithkin.daemon.mail.session import ImapSession
 
 # No ':' in them: Dovecot's passwd-file separates its fields with it.
 SECRET = "Kk7-Pässwörd-日本語-€uro-c0ffee42"
@@ -215,7 +216,7 @@ def exception_texts(exc: BaseException) -> dict[str, bytes]:
 def test_a_refused_non_ascii_password_is_in_no_exception(owner: Owner) -> None:
     config = load_config(owner.config).require_imap()
     with pytest.raises(MailboxError) as caught:
-        Mailbox.connect(config, WRONG)
+        ImapSession.connect(config, WRONG)
     says_login_failed = "login failed" in str(caught.value)
     assert says_login_failed, blanked(str(caught.value))
     assert leaks(exception_texts(caught.value)) == []

@@ -21,7 +21,7 @@ from pathlib import Path
 
 import pytest
 
-from kithkin.daemon.files import write_private
+from kithkin.daemon.cli.files import write_private
 
 NAME = "Zebulon Quarkwright"  # in the summary; distinctive enough for a byte search
 FILES = ("summary.eml", "summary.html", "summary.txt")

@@ -17,12 +17,11 @@ from mailbuilder import make_message
 from servers import append, flags_snapshot, imap_client
 from sqlite_utils import Database
 
-from kithkin.daemon import schema
 from kithkin.daemon.config import load_config
-from kithkin.daemon.dates import add_days, parse_utc_iso
+from kithkin.daemon.core.dates import add_days, parse_utc_iso
 from kithkin.daemon.errors import ConfigError
-from kithkin.daemon.imap import Mailbox
-from kithkin.daemon.store import Store
+from kithkin.daemon.mail.session import ImapSession
+from kithkin.daemon.store import Store, schema
 from kithkin.daemon.sync import Sync
 from kithkin.parsers.replies import command_lines, html_to_text
 from kithkin.parsers.text import is_clean
@@ -105,7 +104,7 @@ class Owner:
 
     def muted(self) -> set[str]:
         with self.store() as store:
-            return {c.name for c in store.contacts() if c.muted}
+            return {c.name for c in store.contacts.all() if c.muted}
 
     def traces(self, *needles: str) -> list[str]:
         """Which needles occur (case-insensitively) in the database, its WAL and -shm, or in
@@ -135,19 +134,19 @@ def test_every_command_is_applied_once(owner: Owner) -> None:
     people = owner.contacts()
     store = owner.store()
     day, until = owner.day.isoformat(), add_days(owner.day, timedelta(weeks=3)).isoformat()
-    ada = next(c for c in store.contacts() if c.name == "Ada Lovelace")
+    ada = next(c for c in store.contacts.all() if c.name == "Ada Lovelace")
     assert ada.snoozed_until == until
-    assert next(c for c in store.contacts() if c.name == "Bob").muted
+    assert next(c for c in store.contacts.all() if c.name == "Bob").muted
     assert people["Adam Smith"]["every_days"] == 14
-    assert store.notes(ada.id) == [{"id": 1, "date": day, "text": "new job at the museum"}]
-    manual = [(r["contact"], r["kind"], r["date"][:10]) for r in store.interactions()
+    assert store.notes.list(ada.id) == [{"id": 1, "date": day, "text": "new job at the museum"}]
+    manual = [(r["contact"], r["kind"], r["date"][:10]) for r in store.interactions.list()
               if r["kind"] != "email"]  # fmt: skip
     assert sorted(manual) == [("Ada Lovelace", "meeting", day),
                               ("Adam Smith", "call", "2026-11-20")]  # fmt: skip
     store.close()
     # The quoted "snooze Adam Smith 3w" and the signature's "mute Adam Smith" were ignored.
     assert people["Adam Smith"]["every_days"] == 14
-    adam = next(c for c in owner.store().contacts() if c.name == "Adam Smith")
+    adam = next(c for c in owner.store().contacts.all() if c.name == "Adam Smith")
     assert adam.snoozed_until is None and not adam.muted
     # Seen again (the same reply in INBOX too, and a re-sync): nothing applied twice.
     with imap_client(owner.server) as client:
@@ -158,8 +157,8 @@ def test_every_command_is_applied_once(owner: Owner) -> None:
     owner.cli("sync", "-q")
     owner.cli("sync", "--backfill", "-q")
     store = owner.store()
-    assert len([r for r in store.interactions() if r["kind"] != "email"]) == 2
-    assert len(store.notes(ada.id)) == 1
+    assert len([r for r in store.interactions.list() if r["kind"] != "email"]) == 2
+    assert len(store.notes.list(ada.id)) == 1
     store.close()
     status = owner.status()
     assert status["replies"][0]["applied"] == [
@@ -204,7 +203,7 @@ def test_an_html_only_reply_from_an_alias_is_applied(owner: Owner) -> None:
     owner.reply(body, sender=f"Me <{ME_ALIAS}>", html=True)
     owner.cli("sync", "-q")
     store = owner.store()
-    people = {c.name: c for c in store.contacts()}
+    people = {c.name: c for c in store.contacts.all()}
     assert people["Ada Lovelace"].snoozed_until == "2027-01-15"
     assert people["Bob"].muted and people["Bob"].every_days is None
     store.close()
@@ -234,7 +233,7 @@ def test_the_token_in_the_subject_works_like_in_reply_to(owner: Owner) -> None:
     assert owner.contacts()  # listable
     store = owner.store()
     until = add_days(owner.day, timedelta(weeks=3)).isoformat()
-    assert {c.name: c for c in store.contacts()}["Ada Lovelace"].snoozed_until == until
+    assert {c.name: c for c in store.contacts.all()}["Ada Lovelace"].snoozed_until == until
     store.close()
 
 
@@ -307,7 +306,7 @@ def test_replies_change_no_flag_and_no_other_body_is_read(owner: Owner) -> None:
     before = flags_snapshot(owner.server)
     config = load_config(owner.config)
     store = owner.store()
-    mailbox = Mailbox.connect(config.require_imap(), owner.server.password)
+    mailbox = ImapSession.connect(config.require_imap(), owner.server.password)
     try:
         Sync(mailbox, store, config.me, clock=lambda: owner.reply_date).run()
     finally:
@@ -318,7 +317,7 @@ def test_replies_change_no_flag_and_no_other_body_is_read(owner: Owner) -> None:
         (reply_uid,) = client.search(["HEADER", "In-Reply-To", owner.message_id])
     assert body_fetches == [f"UID FETCH {reply_uid} (BODY.PEEK[]<0.262144>)"]
     assert not [c for c in mailbox.commands if "BODY[]" in c or "RFC822" in c]
-    assert {c.name: c for c in store.contacts()}["Bob"].muted
+    assert {c.name: c for c in store.contacts.all()}["Bob"].muted
     store.close()
     assert flags_snapshot(owner.server) == before
 
@@ -391,8 +390,8 @@ def test_control_characters_and_escapes_in_a_reply_are_never_stored(owner: Owner
     )  # fmt: skip
     owner.cli("sync", "-q")
     with owner.store() as store:
-        ada = next(c for c in store.contacts() if c.name == "Ada Lovelace")
-        assert [n["text"] for n in store.notes(ada.id)] == ["newjob at the museum"]
+        ada = next(c for c in store.contacts.all() if c.name == "Ada Lovelace")
+        assert [n["text"] for n in store.notes.list(ada.id)] == ["newjob at the museum"]
         journal = store.db.execute("SELECT results FROM replies").fetchone()[0]
     assert owner.muted() == {"Bob"}
     assert is_clean(journal) and "\\u001b" not in journal and "pwned" not in journal
@@ -481,7 +480,7 @@ def test_ignored_replies_recorded_by_earlier_versions_are_dropped_and_counted(
     with Store.open(path) as store:
         keys = [row[0] for row in store.db.execute("SELECT message_key FROM replies")]
         assert keys == ["<ok@home.example>"]
-        assert store.get_meta("replies.ignored.no_valid_token") == "1"
+        assert store.meta.get("replies.ignored.no_valid_token") == "1"
 
 
 # --- Authentication-Results: [summary] reply_authserv_id -------------------------------------
@@ -551,7 +550,7 @@ def test_without_reply_authserv_id_authentication_results_are_not_needed(owner: 
 
 
 def test_reply_authserv_id_in_the_config(tmp_path: Path) -> None:
-    from kithkin.daemon.steering import ReplyPolicy, reply_policy
+    from kithkin.daemon.steering.policy import ReplyPolicy, reply_policy
 
     def config(value: Any) -> Path:
         path = tmp_path / "config.toml"

@@ -35,7 +35,7 @@ from servers import DovecotServer, SmtpServer, free_port, imap_client
 
 from kithkin.daemon.config import load_config
 from kithkin.daemon.errors import MailboxError
-from kithkin.daemon.imap import Mailbox
+from kithkin.daemon.mail.session import ImapSession
 
 SECRET = "Kk7-SECRET-c0ffee-4f9a2b-Passw0rd"
 WRONG = "Kk7-WRONG-deadbeef-81d3e5-Guess"
@@ -323,7 +323,7 @@ def test_a_login_failure_carries_no_password_in_any_exception(dovecot: DovecotSe
     account = SimpleNamespace(host=dovecot.host, port=dovecot.port, username=OWNER, password="")
     config = load_config(write_config(Path(dovecot.directory) / "cfg", account)).require_imap()
     with pytest.raises(MailboxError) as caught:
-        Mailbox.connect(config, WRONG)
+        ImapSession.connect(config, WRONG)
     chain = exception_chain(caught.value)
     texts = [text for exc in chain for text in (str(exc), repr(exc), repr(exc.args))]
     texts.append("".join(traceback.format_exception(caught.value, chain=True)))

@@ -500,7 +500,14 @@ def test_dovecot_works_for_an_ordinary_user() -> None:
     # A copy of the helpers that `nobody` can read (pytest's tmp_path is private to root).
     shared = Path(tempfile.mkdtemp(prefix="kithkin-nobody-"))
     try:
-        for name in ("servers.py", "mailbuilder.py", "helpers.py"):
+        for name in (
+            "servers.py",
+            "processes.py",
+            "mailboxes.py",
+            "pymapserver.py",
+            "mailbuilder.py",
+            "helpers.py",
+        ):
             shutil.copy(TESTS_DIR / name, shared / name)
         shared.chmod(0o755)
         runuser = nobody_python()

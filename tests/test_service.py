@@ -15,18 +15,17 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
-import schedule
 from helpers import ME, write_config
 from mailbuilder import make_message
 from notifysocket import NotifySocket
 from servers import append
 
-from kithkin.daemon import service as service_module
 from kithkin.daemon.app import App
-from kithkin.daemon.notify import Notifier, watchdog_interval
-from kithkin.daemon.service import Service
+from kithkin.daemon.core.timing import last_scheduled, next_scheduled
+from kithkin.daemon.service import loop as service_module
+from kithkin.daemon.service.loop import Service
+from kithkin.daemon.service.notify import Notifier, watchdog_interval
 from kithkin.daemon.store import Store
-from kithkin.daemon.timing import last_scheduled, next_scheduled
 
 DEADLINE = 60.0  # generous upper bound for "within a few polls"; nothing asserts on speed
 
@@ -172,27 +171,8 @@ class FakeClock:
             self.service.stopping = True
 
 
-def follow_fake_clock(monkeypatch: pytest.MonkeyPatch, clock: FakeClock) -> None:
-    """`schedule` reads datetime.datetime.now(); make it read the fake clock."""
-
-    class FakeDatetime(datetime):
-        @classmethod
-        def now(cls, tz=None):
-            moment = clock.now()
-            return moment.astimezone(tz) if tz else moment.astimezone().replace(tzinfo=None)
-
-    import datetime as real
-
-    shim = types.SimpleNamespace(
-        datetime=FakeDatetime, timedelta=real.timedelta, date=real.date, time=real.time,
-        timezone=real.timezone, tzinfo=real.tzinfo,
-    )  # fmt: skip
-    monkeypatch.setattr(schedule, "datetime", shim)
-
-
-def run_service(config: Path, start: datetime, until: datetime, monkeypatch) -> None:
+def run_service(config: Path, start: datetime, until: datetime) -> None:
     clock = FakeClock(start, until)
-    follow_fake_clock(monkeypatch, clock)
     service = Service(App(config_path=config), clock=clock, notifier=Notifier(None))
     clock.service = service
     try:
@@ -217,36 +197,34 @@ def summary_setup(smtp_server, tmp_path: Path, run_cli):
 SUNDAY = datetime(2026, 11, 22, 10, 0, tzinfo=UTC)
 
 
-def test_a_fake_week_sends_the_summary_once(summary_setup, smtp_server, monkeypatch) -> None:
-    run_service(summary_setup, SUNDAY, SUNDAY + timedelta(days=2), monkeypatch)
+def test_a_fake_week_sends_the_summary_once(summary_setup, smtp_server) -> None:
+    run_service(summary_setup, SUNDAY, SUNDAY + timedelta(days=2))
     assert len(smtp_server.messages) == 1
     # Restarted on Tuesday: Monday's summary went out already, so nothing more.
-    run_service(summary_setup, SUNDAY + timedelta(days=2), SUNDAY + timedelta(days=3),
-                monkeypatch)  # fmt: skip
+    run_service(summary_setup, SUNDAY + timedelta(days=2), SUNDAY + timedelta(days=3))
     assert len(smtp_server.messages) == 1
     store = Store.open(summary_setup.parent / "kithkin.db")
-    assert store.last_summary()["week"] == "2026-W48"
+    assert store.summaries.last_sent()["week"] == "2026-W48"
     store.close()
 
 
 def test_a_summary_missed_while_off_is_sent_once_at_the_next_start(
-    summary_setup, smtp_server, monkeypatch
+    summary_setup, smtp_server
 ) -> None:
     # First run on Saturday, off over Monday, back on Wednesday.
     saturday = SUNDAY - timedelta(days=1)
-    run_service(summary_setup, saturday, saturday + timedelta(hours=3), monkeypatch)
+    run_service(summary_setup, saturday, saturday + timedelta(hours=3))
     assert smtp_server.messages == []
     wednesday = SUNDAY + timedelta(days=3)
-    run_service(summary_setup, wednesday, wednesday + timedelta(hours=3), monkeypatch)
+    run_service(summary_setup, wednesday, wednesday + timedelta(hours=3))
     assert len(smtp_server.messages) == 1
-    run_service(summary_setup, wednesday + timedelta(hours=4), wednesday + timedelta(hours=8),
-                monkeypatch)  # fmt: skip
+    run_service(summary_setup, wednesday + timedelta(hours=4), wednesday + timedelta(hours=8))
     assert len(smtp_server.messages) == 1
 
 
-def test_no_catch_up_for_a_week_before_kithkin_first_ran(summary_setup, smtp_server, monkeypatch):
+def test_no_catch_up_for_a_week_before_kithkin_first_ran(summary_setup, smtp_server):
     wednesday = SUNDAY + timedelta(days=3)
-    run_service(summary_setup, wednesday, wednesday + timedelta(hours=3), monkeypatch)
+    run_service(summary_setup, wednesday, wednesday + timedelta(hours=3))
     assert smtp_server.messages == []
 
 
@@ -319,13 +297,13 @@ def test_run_needs_a_config(run_cli) -> None:
 
 
 def test_a_broken_summary_template_never_stops_the_service(summary_setup, smtp_server,
-                                                           monkeypatch, kithkin_home,
+                                                           kithkin_home,
                                                            caplog) -> None:  # fmt: skip
     overrides = kithkin_home / "config" / "kithkin" / "templates"
     overrides.mkdir(parents=True)
     (overrides / "summary.txt.j2").write_text("{{ no_such_variable }}")
     with caplog.at_level("ERROR", logger="kithkin"):
-        run_service(summary_setup, SUNDAY, SUNDAY + timedelta(days=2), monkeypatch)
+        run_service(summary_setup, SUNDAY, SUNDAY + timedelta(days=2))
     assert smtp_server.messages == []
     failures = [r for r in caplog.records if "summary" in r.getMessage()]
     assert len(failures) == 1, [r.getMessage() for r in failures]  # logged once, then backoff

@@ -28,7 +28,7 @@ from notifysocket import NotifySocket
 from servers import DovecotServer, ImapServer, append, imap_client
 
 from kithkin.daemon.config import load_config
-from kithkin.daemon.imap import Mailbox
+from kithkin.daemon.mail.session import ImapSession
 from kithkin.daemon.store import Store
 from kithkin.daemon.sync import Sync, SyncReport
 
@@ -53,7 +53,7 @@ class Mail:
     def sync(self, *, fault: Callable[[str, str, int], None] | None = None) -> SyncReport:
         config = load_config(self.config)
         with Store.open(config.store_path) as store:
-            mailbox = Mailbox.connect(config.require_imap(), self.server.password)
+            mailbox = ImapSession.connect(config.require_imap(), self.server.password)
             try:
                 return Sync(mailbox, store, config.me, clock=lambda: NOW, fault=fault).run()
             finally:
@@ -158,13 +158,13 @@ def test_several_failures_in_one_batch_and_the_status_text(mail: Mail) -> None:
     # Still failing on a retry (the bug is not fixed yet): recorded again, nothing lost.
     config = load_config(mail.config)
     with Store.open(config.store_path) as store:
-        mailbox = Mailbox.connect(config.require_imap(), mail.server.password)
+        mailbox = ImapSession.connect(config.require_imap(), mail.server.password)
         try:
             Sync(mailbox, store, config.me, clock=lambda: NOW,
                  fault=failing("plan", bad[1])).run(retry_set_aside=True)  # fmt: skip
         finally:
             mailbox.logout()
-        records = store.set_aside_messages()
+        records = store.set_aside.all()
     assert [(r.uid, r.attempts) for r in records] == [(bad[1], 2)]
     assert mail.logged() == mail.contact_subjects(without=("m12",))
 

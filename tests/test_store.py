@@ -11,9 +11,10 @@ from pathlib import Path
 import pytest
 from sqlite_utils import Database
 
-from kithkin.daemon import schema
+from kithkin.daemon import book
+from kithkin.daemon.core.records import FolderState, Interaction
 from kithkin.daemon.errors import StoreError, UsageError
-from kithkin.daemon.store import FolderState, NewInteraction, Store
+from kithkin.daemon.store import Store, schema
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
@@ -38,7 +39,8 @@ def schema_of(path: Path) -> list[tuple[str, str]]:
 def test_a_new_store_is_private_wal_and_at_the_current_version(tmp_path: Path) -> None:
     path = tmp_path / "new" / "kithkin.db"
     with Store.open(path) as store:
-        store.add_contact("Ann", ["ann@example.org"], now=NOW)
+        with store.atomic():
+            store.contacts.add("Ann", ["ann@example.org"], now=NOW)
         assert store.db.conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
         for file in path.parent.iterdir():  # the db, and its -wal and -shm while open
             assert stat.S_IMODE(file.stat().st_mode) == 0o600, file
@@ -69,10 +71,10 @@ def test_every_earlier_version_migrates_forward_to_the_same_schema(
 
 def test_data_survives_reopening_and_migration(tmp_path: Path) -> None:
     path = tmp_path / "k.db"
+    with Store.open(path) as store, store.atomic():
+        contact_id = store.contacts.add("Ann", ["ann@example.org"], every_days=30, now=NOW)
     with Store.open(path) as store:
-        contact_id = store.add_contact("Ann", ["ann@example.org"], every_days=30, now=NOW)
-    with Store.open(path) as store:
-        assert store.contact(contact_id).every_days == 30
+        assert store.contacts.get(contact_id).every_days == 30
 
 
 def test_a_file_that_is_not_sqlite_is_refused_and_untouched(tmp_path: Path) -> None:
@@ -114,52 +116,60 @@ def test_a_truncated_database_gives_one_line(tmp_path: Path) -> None:
     path = tmp_path / "k.db"
     with Store.open(path) as store:
         for n in range(200):
-            store.add_contact(f"P{n}", [f"p{n}@example.org"], now=NOW)
+            with store.atomic():
+                store.contacts.add(f"P{n}", [f"p{n}@example.org"], now=NOW)
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 3])
     with pytest.raises(StoreError) as caught:
-        Store.open(path).contacts()
+        Store.open(path).contacts.all()
     assert "\n" not in str(caught.value)
 
 
 def test_one_address_belongs_to_one_contact(tmp_path: Path) -> None:
     with Store.open(tmp_path / "k.db") as store:
-        store.add_contact("Ann", ["ann@example.org"], now=NOW)
-        with pytest.raises(UsageError, match="already belongs to Ann"):
-            store.add_contact("Other", ["x@example.org", "ann@example.org"], now=NOW)
-        assert [c.name for c in store.contacts()] == ["Ann"]  # nothing half-added
+        with store.atomic():
+            store.contacts.add("Ann", ["ann@example.org"], now=NOW)
+        with pytest.raises(UsageError, match="already belongs to Ann"), store.atomic():
+            store.contacts.add("Other", ["x@example.org", "ann@example.org"], now=NOW)
+        assert [c.name for c in store.contacts.all()] == ["Ann"]  # nothing half-added
 
 
 def test_a_batch_and_its_cursor_commit_together(tmp_path: Path) -> None:
     with Store.open(tmp_path / "k.db") as store:
-        ann = store.add_contact("Ann", ["ann@example.org"], now=NOW)
-        row = NewInteraction(ann, "in", NOW, "<m1@x>", "m1@x", "hi")
-        bad = NewInteraction(ann, "sideways", NOW, "<m2@x>", "m2@x", "hi")  # violates CHECK
+        with store.atomic():
+            ann = store.contacts.add("Ann", ["ann@example.org"], now=NOW)
+        row = Interaction(ann, "in", NOW, "<m1@x>", "m1@x", "hi")
+        bad = Interaction(ann, "sideways", NOW, "<m2@x>", "m2@x", "hi")  # violates CHECK
         cursor = FolderState("INBOX", uidvalidity=1, last_uid=10)
         with pytest.raises(sqlite3.IntegrityError), store.atomic():
-            store.add_interactions([row, bad])
-            store.save_folder(cursor)
-        assert store.interactions() == []
-        assert store.folder("INBOX").last_uid == 0
+            store.interactions.add([row, bad])
+            with store.atomic():
+                store.folders.save(cursor)
+        assert store.interactions.list() == []
+        assert store.folders.get("INBOX").last_uid == 0
         with store.atomic():
-            assert store.add_interactions([row, row]) == 1
-            store.save_folder(cursor)
-        assert store.folder("INBOX").last_uid == 10
+            assert store.interactions.add([row, row]) == 1
+            with store.atomic():
+                store.folders.save(cursor)
+        assert store.folders.get("INBOX").last_uid == 10
 
 
 def test_forget_removes_the_contact_and_everything_logged_with_them(tmp_path: Path) -> None:
     with Store.open(tmp_path / "k.db") as store:
-        ann = store.add_contact("Ann", ["ann@example.org"], tags=["x"], now=NOW)
-        bob = store.add_contact("Bob", ["bob@example.org"], now=NOW)
-        store.add_interactions(
-            [
-                NewInteraction(ann, "in", NOW, "<a@x>", "a@x", "secret plans"),
-                NewInteraction(bob, "out", NOW, "<b@x>", "b@x", "lunch"),
-            ]
-        )
-        assert store.forget_contact(ann) == 1
-        assert [r["contact"] for r in store.interactions()] == ["Bob"]
-        assert store.owner_of("ann@example.org") is None
-        assert store.pending_backfill() == ["bob@example.org"]
+        with store.atomic():
+            ann = store.contacts.add("Ann", ["ann@example.org"], tags=["x"], now=NOW)
+        with store.atomic():
+            bob = store.contacts.add("Bob", ["bob@example.org"], now=NOW)
+        with store.atomic():
+            store.interactions.add(
+                [
+                    Interaction(ann, "in", NOW, "<a@x>", "a@x", "secret plans"),
+                    Interaction(bob, "out", NOW, "<b@x>", "b@x", "lunch"),
+                ]
+            )
+        assert book.forget(store, store.contacts.get(ann)) == 1
+        assert [r["contact"] for r in store.interactions.list()] == ["Bob"]
+        assert store.contacts.owner_of("ann@example.org") is None
+        assert store.backfill.pending() == ["bob@example.org"]
     # secure_delete: the forgotten subject is overwritten, not left in free pages
     assert b"secret plans" not in (tmp_path / "k.db").read_bytes()

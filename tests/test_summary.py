@@ -11,7 +11,7 @@ from pathlib import Path
 import pytest
 from chromium import distinct_colours, mean_brightness, render
 
-from kithkin.daemon.analysis import (
+from kithkin.daemon.core.findings import (
     Awaiting,
     Birthday,
     Cadence,
@@ -19,13 +19,13 @@ from kithkin.daemon.analysis import (
     OneSided,
     Report,
 )
-from kithkin.daemon.store import Contact
-from kithkin.daemon.summary import (
+from kithkin.daemon.core.records import Contact
+from kithkin.daemon.steering.tokens import summary_message_id
+from kithkin.daemon.summary.render import (
     SUMMARY_HEADER,
     build_message,
     one_line,
     render_summary,
-    summary_message_id,
 )
 
 NOW = datetime(2026, 11, 23, 8, 0, tzinfo=UTC)

@@ -109,8 +109,8 @@ def test_the_watchdog_is_fed_during_long_searches_and_batches(
                                               subject=f"m{n}"))  # fmt: skip
     with FaultProxy(dovecot.host, dovecot.port) as proxy:
         config = write_config(tmp_path / "k", dovecot, imap={"port": proxy.port})
-        with Store.open(tmp_path / "k" / "kithkin.db") as store:
-            store.save_folder(store.folder("INBOX"))  # created; the contacts come later
+        with Store.open(tmp_path / "k" / "kithkin.db") as store, store.atomic():
+            store.folders.save(store.folders.get("INBOX"))  # created; the contacts come later
         first = subprocess.run(
             [sys.executable, "-m", "kithkin.daemon", "--config", str(config), "sync", "-q"],
             env={**os.environ, "XDG_CONFIG_HOME": str(kithkin_home / "config")},
@@ -119,7 +119,8 @@ def test_the_watchdog_is_fed_during_long_searches_and_batches(
         assert first.returncode == 0, first.stderr
         with Store.open(tmp_path / "k" / "kithkin.db") as store:  # 60 new: backfill searches
             for n in range(60):
-                store.add_contact(f"Person {n}", [f"p{n}@people.example"], now=NOW)
+                with store.atomic():
+                    store.contacts.add(f"Person {n}", [f"p{n}@people.example"], now=NOW)
         proxy.latency = 0.25
         notify.listen()
         proc = start_daemon(config, kithkin_home, notify, WATCHDOG_USEC=str(watchdog_usec))

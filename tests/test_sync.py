@@ -14,9 +14,9 @@ from helpers import ME, ME_ALIAS, write_config
 from mailbuilder import encoded_word, make_message
 from servers import ImapServer, append, create_folder, flags_snapshot, recreate_folder
 
-from kithkin.daemon import imap as imap_module
 from kithkin.daemon.config import load_config
-from kithkin.daemon.imap import Mailbox
+from kithkin.daemon.mail import listing as listing_module
+from kithkin.daemon.mail.session import ImapSession
 from kithkin.daemon.store import Store
 from kithkin.daemon.sync import Sync
 
@@ -217,9 +217,9 @@ def test_a_contact_added_later_is_backfilled_by_a_targeted_search(setup, tmp_pat
     assert setup.interactions() == []
     setup.add("Grace", "grace@example.org")
     store = Store.open(setup.db)
-    assert store.pending_backfill() == ["grace@example.org"]
+    assert store.backfill.pending() == ["grace@example.org"]
     config = load_config(setup.config)
-    mailbox = Mailbox.connect(config.require_imap(), setup.server.password)
+    mailbox = ImapSession.connect(config.require_imap(), setup.server.password)
     try:
         report = Sync(mailbox, store, config.me, clock=lambda: T0).run()
     finally:
@@ -229,7 +229,7 @@ def test_a_contact_added_later_is_backfilled_by_a_targeted_search(setup, tmp_pat
     assert searches, mailbox.commands
     fetched = [c for c in mailbox.commands if c.startswith("UID FETCH")]
     assert all(" 1 messages" in c or " 2 messages" in c for c in fetched), fetched
-    assert store.pending_backfill() == []
+    assert store.backfill.pending() == []
     store.close()
     assert brief(setup.interactions()) == [
         ("Grace", "in", "from grace"), ("Grace", "out", "bcc grace"), ("Grace", "out", "to grace"),
@@ -237,7 +237,7 @@ def test_a_contact_added_later_is_backfilled_by_a_targeted_search(setup, tmp_pat
 
 
 def test_backfill_falls_back_to_scanning_when_many_addresses_are_new(setup, monkeypatch):
-    monkeypatch.setattr("kithkin.daemon.sync.SEARCH_LIMIT", 1)
+    monkeypatch.setattr("kithkin.daemon.sync.engine.SEARCH_LIMIT", 1)
     setup.put("INBOX", from_=ADA, to=ME, subject="old ada")
     setup.put("INBOX", from_="bob@example.org", to=ME, subject="old bob")
     setup.sync()
@@ -248,10 +248,9 @@ def test_backfill_falls_back_to_scanning_when_many_addresses_are_new(setup, monk
 
 
 def test_windows_of_uid_search_cover_everything_exactly_once(setup, monkeypatch) -> None:
-    monkeypatch.setattr(imap_module, "LIST_WINDOW", 3)
-    monkeypatch.setattr(imap_module, "FIRST_LIST_WINDOW", 2)
-    monkeypatch.setattr(imap_module, "FETCH_BATCH", 2)
-    monkeypatch.setattr("kithkin.daemon.sync.FETCH_BATCH", 2)
+    monkeypatch.setattr(listing_module, "LIST_WINDOW", 3)
+    monkeypatch.setattr(listing_module, "FIRST_LIST_WINDOW", 2)
+    monkeypatch.setattr("kithkin.daemon.sync.engine.FETCH_BATCH", 2)
     setup.add("Ada", "ada@example.org")
     for n in range(11):
         setup.put("INBOX", from_=ADA, to=ME, subject=f"m{n:02d}")
@@ -330,7 +329,7 @@ def test_an_unchanged_folder_is_skipped_without_search_or_fetch(setup: Setup) ->
     setup.sync()
     config = load_config(setup.config)
     store = Store.open(setup.db)
-    mailbox = Mailbox.connect(config.require_imap(), setup.server.password)
+    mailbox = ImapSession.connect(config.require_imap(), setup.server.password)
     try:
         report = Sync(mailbox, store, config.me, clock=lambda: T0).run()
     finally:
@@ -385,10 +384,10 @@ def test_uids_near_the_top_of_the_range_cost_a_few_commands(dovecot, tmp_path, r
         setup.put("INBOX", from_=ADA, to=ME, subject=f"high {n}")
     config = load_config(setup.config)
     with Store.open(config.store_path) as store:
-        mailbox = Mailbox.connect(config.require_imap(), dovecot.password)
+        mailbox = ImapSession.connect(config.require_imap(), dovecot.password)
         try:
             Sync(mailbox, store, config.me, clock=lambda: T0).run()
-            assert store.folder("INBOX").last_uid >= 4_000_000_000
+            assert store.folders.get("INBOX").last_uid >= 4_000_000_000
         finally:
             mailbox.logout()
     listing = [c for c in mailbox.commands if "SEARCH" in c or c.endswith("(UID)")]

@@ -13,7 +13,7 @@ from servers import DovecotServer, append, free_port
 
 from kithkin.daemon.config import load_config
 from kithkin.daemon.errors import MailboxError
-from kithkin.daemon.imap import Mailbox
+from kithkin.daemon.mail.session import ImapSession
 from kithkin.daemon.store import Store
 from kithkin.daemon.sync import Sync
 
@@ -84,7 +84,7 @@ def test_a_password_command_that_fails_is_one_line(tmp_path, run_cli, pymap_serv
 class KillAfterFirstBatch:
     """A mail source that kills the server after handing over the first batch."""
 
-    def __init__(self, mailbox: Mailbox, server: DovecotServer) -> None:
+    def __init__(self, mailbox: ImapSession, server: DovecotServer) -> None:
         self.mailbox, self.server, self.batches = mailbox, server, 0
 
     def __getattr__(self, name: str):
@@ -98,7 +98,7 @@ class KillAfterFirstBatch:
 
 
 def test_a_dropped_connection_keeps_every_committed_batch(dovecot, tmp_path, monkeypatch, run_cli):
-    monkeypatch.setattr("kithkin.daemon.sync.FETCH_BATCH", 4)
+    monkeypatch.setattr("kithkin.daemon.sync.engine.FETCH_BATCH", 4)
     config_path = write_config(tmp_path, dovecot)
     result = run_cli("--config", str(config_path), "contacts", "add", "Ada",
                      "--email", "ada@example.org")  # fmt: skip
@@ -107,13 +107,13 @@ def test_a_dropped_connection_keeps_every_committed_batch(dovecot, tmp_path, mon
         append(dovecot, "INBOX", make_message(from_="ada@example.org", to=ME, subject=f"m{n}"))
     config = load_config(config_path)
     store = Store.open(config.store_path)
-    mailbox = Mailbox.connect(config.require_imap(), dovecot.password)
+    mailbox = ImapSession.connect(config.require_imap(), dovecot.password)
     with pytest.raises(MailboxError, match=rf"127\.0\.0\.1:{dovecot.port}"):
         Sync(KillAfterFirstBatch(mailbox, dovecot), store, config.me, clock=_now).run()
     mailbox.logout()
-    kept = [row["subject"] for row in store.interactions()]
+    kept = [row["subject"] for row in store.interactions.list()]
     assert sorted(kept) == [f"m{n}" for n in range(4)]  # the first batch, committed
-    assert store.folder("INBOX").last_uid == 4
+    assert store.folders.get("INBOX").last_uid == 4
     store.close()
 
     dovecot.restart()

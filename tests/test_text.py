@@ -22,7 +22,9 @@ from helpers import CliResult, write_config
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kithkin.daemon.store import NewInteraction, Store
+from kithkin.daemon.core.records import Interaction
+from kithkin.daemon.store import Store
+from kithkin.parsers.contacts import parse_vcards
 from kithkin.parsers.headers import MessageFacts, parse_headers
 from kithkin.parsers.text import (
     TEXT_CHARSETS,
@@ -33,7 +35,6 @@ from kithkin.parsers.text import (
     decode_file,
     is_clean,
 )
-from kithkin.parsers.vcard import parse_vcards
 
 # An oracle of its own, not the sanitiser's character classes: controls (C0, C1), surrogates,
 # line and paragraph separators, and the bidi formatting characters.
@@ -499,7 +500,7 @@ def test_vcard_names_tags_and_addresses_are_clean() -> None:
 
 
 def test_csv_cells_are_clean() -> None:
-    from kithkin.parsers.csvfile import parse_csv
+    from kithkin.parsers.contacts import parse_csv
 
     records, _ = parse_csv("Name,Email,Labels\n\x1b[1mAda\u202e Love,ada@example.org,a\x00b\n")
     assert [(r.name, r.emails, r.tags) for r in records] == [
@@ -524,19 +525,22 @@ def dirty_cli(tmp_path: Path, run_cli) -> Callable[..., CliResult]:
     store = Store.open(tmp_path / "k" / "kithkin.db")
     now = datetime(2026, 11, 1, tzinfo=UTC)
     try:
-        ada = store.add_contact(
-            DIRTY_NAME, ["ada@example.org"], tags=[DIRTY_TAG], birthday="--11-30", now=now
-        )
-        store.add_contact("Bob \x1b[5m\u202eBlink", ["bob@example.org"], now=now)
+        with store.atomic():
+            ada = store.contacts.add(
+                DIRTY_NAME, ["ada@example.org"], tags=[DIRTY_TAG], birthday="--11-30", now=now
+            )
+        with store.atomic():
+            store.contacts.add("Bob \x1b[5m\u202eBlink", ["bob@example.org"], now=now)
         rows = [
-            NewInteraction(ada, "in", datetime(2026, 11, 10, 9, tzinfo=UTC), "<k1>", "m\u202e1@x",
+            Interaction(ada, "in", datetime(2026, 11, 10, 9, tzinfo=UTC), "<k1>", "m\u202e1@x",
                            DIRTY_SUBJECT),
-            NewInteraction(ada, None, datetime(2026, 11, 5, 12, tzinfo=UTC), None, None, None, 1,
+            Interaction(ada, None, datetime(2026, 11, 5, 12, tzinfo=UTC), None, None, None, 1,
                            "call\x1b[0m", DIRTY_NOTE),
         ]  # fmt: skip
         with store.atomic():
-            store.add_interactions(rows)
-        store.add_note(ada, DIRTY_NOTE, date(2026, 11, 2), now)
+            store.interactions.add(rows)
+        with store.atomic():
+            store.notes.add(ada, DIRTY_NOTE, date(2026, 11, 2), now)
     finally:
         store.close()
 

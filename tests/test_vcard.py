@@ -8,8 +8,7 @@ import pytest
 from hypothesis import given, settings
 from hypothesis import strategies as st
 
-from kithkin.parsers.contactfile import ContactRecord, Problem
-from kithkin.parsers.vcard import looks_like_vcard, parse_vcards
+from kithkin.parsers.contacts import ContactRecord, Problem, looks_like_vcard, parse_vcards
 
 DATA = Path(__file__).parent / "data" / "contacts"
 

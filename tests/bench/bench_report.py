@@ -31,13 +31,13 @@ import time
 from collections.abc import Callable, Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Any
 
-from kithkin.daemon.analysis import WINDOW_DAYS, analyse
 from kithkin.daemon.config import AnalysisConfig
-from kithkin.daemon.dates import EPOCH
+from kithkin.daemon.core.analysis import WINDOW_DAYS, analyse
+from kithkin.daemon.core.dates import EPOCH
 from kithkin.daemon.store import Store
+from kithkin.daemon.summary.inputs import gather, report_for
 
 TARGET_SECONDS = 1.0
 YEARS = 3
@@ -196,28 +196,18 @@ def store_queries(store: Store, as_of: date) -> dict[str, Callable[[], Any]]:
     today = (as_of - EPOCH).days
     minimum = AnalysisConfig().one_sided_count
     return {
-        "contacts": store.contacts,
-        "history_stats": lambda: store.history_stats(today - WINDOW_DAYS, today),
-        "latest_interactions": lambda: store.latest_interactions(today),
-        "latest_subjects": lambda: store.latest_subjects(today),
-        "unanswered_runs": lambda: store.unanswered_runs(today, minimum),
+        "contacts": store.contacts.all,
+        "history_stats": lambda: store.history.stats(today - WINDOW_DAYS, today),
+        "latest_interactions": lambda: store.history.latest(today),
+        "latest_subjects": lambda: store.history.latest_subjects(today),
+        "unanswered_runs": lambda: store.history.unanswered_runs(today, minimum),
     }
 
 
-def python_only(
-    query_times: dict[str, tuple[float, list[float], Any]],
-    args: argparse.Namespace,
-    settings: AnalysisConfig,
-) -> list[float] | None:
-    """`analyse`'s own time: run against a stand-in whose methods return the stored results."""
-    results = {name: result for name, (_first, _times, result) in query_times.items()}
-    stand_in = SimpleNamespace(
-        **{name: (lambda *_a, _r=result, **_k: _r) for name, result in results.items()}
-    )
-    try:
-        _first, times, _result = timed(lambda: analyse(stand_in, args.as_of, settings), 5)
-    except AttributeError:  # analyse calls something store_queries does not know yet
-        return None
+def python_only(store: Store, args: argparse.Namespace, settings: AnalysisConfig) -> list[float]:
+    """`analyse`'s own time: the pure analysis over inputs gathered once."""
+    inputs = gather(store, args.as_of, settings)
+    _first, times, _result = timed(lambda: analyse(inputs, args.as_of, settings), 5)
     return times
 
 
@@ -309,11 +299,11 @@ def run(args: argparse.Namespace, directory: Path) -> None:
     store = Store.open(path)
     try:
         print(describe_store(store))
-        first, times, report = timed(lambda: analyse(store, args.as_of, settings), args.repeat)
+        first, times, report = timed(lambda: report_for(store, args.as_of, settings), args.repeat)
         queries = store_queries(store, args.as_of)
         query_times = {name: timed(call, args.repeat) for name, call in queries.items()}
         plans = query_plans(store, queries)
-        python = python_only(query_times, args, settings)
+        python = python_only(store, args, settings)
     finally:
         store.close()
     config = directory / "config.toml"

@@ -44,8 +44,8 @@ from pathlib import Path
 from typing import Any
 
 TESTS = Path(__file__).resolve().parents[1]
-FETCH_BATCH = 500  # as kithkin.daemon.imap.FETCH_BATCH
-SEARCH_WINDOW = 50_000  # as kithkin.daemon.imap.SEARCH_WINDOW
+FETCH_BATCH = 500  # as kithkin.daemon.sync.engine.FETCH_BATCH
+SEARCH_WINDOW = 50_000  # UIDs per UID SEARCH window of the raw fetch (as kithkin's listing)
 FOLDERS = ("INBOX", "Sent")
 INBOX_SHARE = 0.7  # the rest goes to Sent
 CONTACT_SHARE = 0.10  # messages exchanged with a contact, in each folder
@@ -556,35 +556,37 @@ def breakdown(config_path: Path) -> tuple[float, dict[str, float]]:
     `Mailbox.fetch_headers`, `read_block` (every message), `HeaderBlock.facts` (only mail
     that concerns a contact), `match`, and the store's
     writes (BEGIN, inserts, cursor, COMMIT). Returns (total seconds, seconds per stage)."""
-    from kithkin.daemon import sync as engine
     from kithkin.daemon.config import load_config
-    from kithkin.daemon.credentials import get_secret
-    from kithkin.daemon.imap import Mailbox
+    from kithkin.daemon.mail.credentials import get_secret
+    from kithkin.daemon.mail.session import ImapSession
     from kithkin.daemon.store import Store
+    from kithkin.daemon.sync import Sync
+    from kithkin.daemon.sync import plan as engine
+    from kithkin.parsers.headers import HeaderBlock
 
     config = load_config(config_path)
     imap = config.require_imap()
     store = Store.open(config.store_path)
-    mailbox = Mailbox.connect(imap, get_secret(imap))
+    mailbox = ImapSession.connect(imap, get_secret(imap))
     timer = StageTimer()
     originals = {"read_block": engine.read_block, "match": engine.match}
-    facts = engine.HeaderBlock.facts
+    facts = HeaderBlock.facts
     try:
         mailbox.fetch_headers = timer.wrap("fetch_headers", mailbox.fetch_headers)
         for name, fn in originals.items():
             setattr(engine, name, timer.wrap(name, fn))
-        engine.HeaderBlock.facts = timer.wrap("facts (contacts only)", facts)
+        HeaderBlock.facts = timer.wrap("facts (contacts only)", facts)  # type: ignore[method-assign]
         store.atomic = timer.wrap_context("store writes", store.atomic)
-        store.add_interactions = timer.wrap("store writes", store.add_interactions)
-        store.save_folder = timer.wrap("store writes", store.save_folder)
-        sync = engine.Sync(mailbox, store, config.me, clock=lambda: datetime.now(UTC))
+        store.interactions.add = timer.wrap("store writes", store.interactions.add)
+        store.folders.save = timer.wrap("store writes", store.folders.save)
+        sync = Sync(mailbox, store, config.me, clock=lambda: datetime.now(UTC))
         started = time.perf_counter()
         sync.run()
         total = time.perf_counter() - started
     finally:
         for name, fn in originals.items():
             setattr(engine, name, fn)
-        engine.HeaderBlock.facts = facts
+        HeaderBlock.facts = facts  # type: ignore[method-assign]
         mailbox.logout()
         store.close()
     return total, timer.seconds

@@ -1,0 +1,138 @@
+"""`kithkin`: the command line. Each command parses, calls one function, and prints.
+
+    setup.py, contacts.py, sync.py, people.py, report.py, service.py   the command groups
+    output.py, progress.py, files.py   what is printed and written, made safe
+
+Every failure a user can fix arrives here as a `KithkinError` and leaves as one line on
+stderr with a non-zero exit status; anything else is a bug, and one line too. The only
+package that prints; it may import every other.
+"""
+
+from __future__ import annotations
+
+import logging
+import os
+import sqlite3
+import sys
+from pathlib import Path
+from typing import Any, ClassVar
+
+import click
+
+from kithkin.daemon import __version__
+from kithkin.daemon.app import App
+from kithkin.daemon.errors import KithkinError, StoreError, frames, unexpected
+from kithkin.daemon.store import database_failure
+from kithkin.parsers.text import clean_line, printable
+
+log = logging.getLogger("kithkin")
+
+
+class KithkinGroup(click.Group):
+    """Turns known errors into one line and an exit status."""
+
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except KithkinError as exc:
+            fail(str(exc), exc.exit_code)
+        except sqlite3.DatabaseError as exc:
+            store = ctx.obj._store if isinstance(ctx.obj, App) else None
+            fail(str(database_failure(exc, store.path if store else None)), StoreError.exit_code)
+        except KeyboardInterrupt:
+            fail("interrupted", 130)
+        except (click.ClickException, click.exceptions.Exit, click.Abort):
+            raise  # click's own: usage errors, --help, Ctrl-C at a prompt
+        except Exception as exc:  # noqa: BLE001 - a bug: one line, never the exception's text
+            log.debug("%s at:\n%s", type(exc).__name__, frames(exc))
+            fail(f"{unexpected(exc)} (a bug in Kithkin; `-vv` shows where)", 1)
+        finally:
+            if isinstance(ctx.obj, App):
+                ctx.obj.close()
+
+
+def fail(message: str, code: int) -> None:
+    click.echo(f"kithkin: error: {clean_line(message)}", err=True)
+    sys.exit(code)
+
+
+def setup_logging(verbose: int) -> None:
+    level = logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING
+    handler = logging.StreamHandler(sys.stderr)
+    if os.environ.get("JOURNAL_STREAM") or os.environ.get("INVOCATION_ID"):
+        handler.setFormatter(JournalFormatter())  # journald adds its own timestamps
+    else:
+        handler.setFormatter(
+            SafeFormatter("%(asctime)s %(levelname)s %(message)s", "%Y-%m-%d %H:%M:%S")
+        )
+    root = logging.getLogger("kithkin")
+    root.handlers[:] = [handler]
+    root.setLevel(level)
+    root.propagate = False
+
+
+class SafeFormatter(logging.Formatter):
+    """Log lines hold text from mail servers and stored mail: no control character or
+    escape sequence of it reaches the terminal or the journal."""
+
+    def format(self, record: logging.LogRecord) -> str:
+        return printable(super().format(record))
+
+
+class JournalFormatter(SafeFormatter):
+    """`<N>message`: journald reads the syslog priority from the prefix."""
+
+    PRIORITY: ClassVar[dict[int, int]] = {
+        logging.DEBUG: 7,
+        logging.INFO: 6,
+        logging.WARNING: 4,
+        logging.ERROR: 3,
+        logging.CRITICAL: 2,
+    }
+
+    def format(self, record: logging.LogRecord) -> str:
+        return f"<{self.PRIORITY.get(record.levelno, 6)}>{super().format(record)}"
+
+
+@click.group(cls=KithkinGroup, context_settings={"help_option_names": ["-h", "--help"]})
+@click.option(
+    "--config",
+    "config_path",
+    type=click.Path(path_type=Path, dir_okay=True, readable=False),
+    envvar="KITHKIN_CONFIG",
+    show_envvar=True,
+    help="Config file. Default: $XDG_CONFIG_HOME/kithkin/config.toml.",
+)
+@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.version_option(__version__, prog_name="kithkin")
+@click.pass_context
+def cli(ctx: click.Context, config_path: Path | None, verbose: int) -> None:
+    """Kithkin keeps up with the people you care about.
+
+    It reads your own mailbox (read-only), logs the mail you exchange with the people in its
+    contact book, and tells you once a week who you have not written to for longer than usual.
+
+    \b
+    Start here:
+      kithkin init                      write a config file
+      kithkin contacts add "Ada Lovelace" --email ada@example.org --every 30d
+      kithkin contacts import contacts.vcf
+      kithkin sync                      log your mail with them
+      kithkin report                    who is fading, who waits for a reply
+    """
+    setup_logging(verbose)
+    ctx.obj = App(config_path=config_path)
+
+
+def register_commands() -> None:
+    from kithkin.daemon.cli import contacts, people, report, service, setup, sync
+
+    for module in (setup, contacts, sync, people, report, service):
+        module.register(cli)
+
+
+register_commands()
+
+
+def main() -> None:
+    cli(prog_name="kithkin")

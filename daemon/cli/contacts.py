@@ -1,0 +1,234 @@
+"""`kithkin contacts ...`: the contact book on the command line."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import click
+
+from kithkin.daemon import book
+from kithkin.daemon.app import App
+from kithkin.daemon.cli.output import pass_app, print_json, sanitised
+from kithkin.daemon.core.dates import parse_birthday, parse_date, parse_days
+from kithkin.daemon.core.records import Contact
+from kithkin.daemon.errors import UsageError
+from kithkin.parsers.text import clean_line
+
+
+@click.group()
+def contacts() -> None:
+    """The people Kithkin keeps track of. Nobody else's mail is ever stored."""
+
+
+def _every(value: str | None) -> int | None:
+    return parse_days(value) if value else None
+
+
+@contacts.command("add")
+@click.argument("name")
+@click.option(
+    "--email",
+    "emails",
+    multiple=True,
+    required=True,
+    metavar="ADDRESS",
+    help="An address of theirs; repeat for several.",
+)
+@click.option("--every", metavar="DURATION", help="How often you want to be in touch: 30d, 3w, 6m.")
+@click.option("--tag", "tags", multiple=True, metavar="TAG", help="A tag; repeat for several.")
+@click.option("--birthday", metavar="DATE", help="YYYY-MM-DD, or --MM-DD when the year is unknown.")
+@pass_app
+def add(
+    app: App,
+    name: str,
+    emails: tuple[str, ...],
+    every: str | None,
+    tags: tuple[str, ...],
+    birthday: str | None,
+) -> None:
+    """Add a person. Their past mail is logged on the next `kithkin sync`.
+
+    \b
+    Example:
+      kithkin contacts add "Ada Lovelace" --email ada@example.org --every 30d --tag friends
+    """
+    contact = book.add_contact(
+        app.store,
+        name,
+        emails,
+        every_days=_every(every),
+        tags=tags,
+        birthday=parse_birthday(birthday) if birthday else None,
+        now=app.clock(),
+    )
+    click.echo(f"Added {contact.name} <{', '.join(contact.emails)}>")
+
+
+@contacts.command("import")
+@click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@pass_app
+def import_(app: App, file: Path) -> None:
+    """Import a vCard (.vcf, 2.1/3.0/4.0) or CSV file (Google Contacts or any CSV with
+    name and email columns).
+
+    People are matched by email address: importing the same file again changes nothing, and
+    nothing you edited in Kithkin is overwritten. Entries that cannot be read are listed with
+    their line numbers; the rest is imported. Exit status 1 if any entry failed.
+    """
+    shown = clean_line(str(file))  # a file name can hold anything too
+    try:
+        data = file.read_bytes()
+    except OSError as exc:
+        raise UsageError(f"{shown}: cannot read: {exc.strerror}") from None
+    report = book.import_contacts(app.store, data, now=app.clock())
+    for problem in report.problems:
+        click.echo(f"{shown}:{problem.line}: {clean_line(problem.message)}", err=True)
+    click.echo(
+        f"Imported {clean_line(file.name)}: {len(report.added)} added, "
+        f"{len(report.updated)} updated, "
+        f"{report.unchanged} unchanged, {len(report.problems)} skipped"
+    )
+    if report.problems:
+        raise SystemExit(1)
+
+
+@contacts.command("list")
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
+@pass_app
+def list_(app: App, as_json: bool) -> None:
+    """List every contact with addresses, cadence, tags and birthday."""
+    people = app.store.contacts.all()
+    if as_json:
+        print_json([contact.as_json() for contact in people])
+        return
+    if not people:
+        click.echo("No contacts yet. Add one with `kithkin contacts add NAME --email ADDRESS`.")
+        return
+    people = sanitised(people)
+    width = max(len(contact.name) for contact in people)
+    for contact in people:
+        click.echo(f"{contact.name:<{width}}  {describe(contact)}")
+
+
+def describe(contact: Contact) -> str:
+    parts = [", ".join(contact.emails)]
+    if contact.every_days:
+        parts.append(f"every {contact.every_days}d")
+    if contact.tags:
+        parts.append("tags: " + ", ".join(contact.tags))
+    if contact.birthday:
+        parts.append(f"birthday {contact.birthday}")
+    if contact.muted:
+        parts.append("muted")
+    elif contact.snoozed_until:
+        parts.append(f"snoozed until {contact.snoozed_until}")
+    return "  ".join(parts)
+
+
+@contacts.command("edit")
+@click.argument("name")
+@click.option("--name", "new_name", help="Rename.")
+@click.option("--add-email", "add_emails", multiple=True, metavar="ADDRESS")
+@click.option("--remove-email", "remove_emails", multiple=True, metavar="ADDRESS")
+@click.option("--every", metavar="DURATION", help="Set the cadence: 30d, 3w.")
+@click.option("--no-every", is_flag=True, help="Forget the cadence; learn it from history.")
+@click.option("--tag", "tags", multiple=True, metavar="TAG", help="Add a tag.")
+@click.option("--untag", "untags", multiple=True, metavar="TAG", help="Remove a tag.")
+@click.option("--birthday", metavar="DATE", help="YYYY-MM-DD or --MM-DD.")
+@click.option("--no-birthday", is_flag=True, help="Remove the birthday.")
+@pass_app
+def edit(
+    app: App,
+    name: str,
+    new_name: str | None,
+    add_emails: tuple[str, ...],
+    remove_emails: tuple[str, ...],
+    every: str | None,
+    no_every: bool,
+    tags: tuple[str, ...],
+    untags: tuple[str, ...],
+    birthday: str | None,
+    no_birthday: bool,
+) -> None:
+    """Change a contact. NAME is a name, an unambiguous prefix, or one of their addresses.
+
+    \b
+    Example:
+      kithkin contacts edit ada --add-email ada@work.example --every 3w
+    """
+    if every and no_every or birthday and no_birthday:
+        raise UsageError("give a value or its --no- option, not both")
+    contact = book.resolve_contact(app.store, name)
+    # An older version may have stored an address uncleaned; it can still be removed.
+    stored = {clean_line(address): address for address in contact.emails}
+    removed = [stored.get(address, address) for address in book.normalise_emails(remove_emails)]
+    unknown = [address for address in removed if address not in contact.emails]
+    if unknown:
+        raise UsageError(f"{sanitised(contact.name)} has no address {unknown[0]}")
+    with app.store.atomic():
+        app.store.contacts.update(
+            contact.id,
+            name=book.clean_name(new_name) if new_name is not None else None,
+            add_emails=book.normalise_emails(add_emails),
+            remove_emails=removed,
+            every_days=None if no_every else _every(every) if every else False,
+            add_tags=book.clean_tags(tags),
+            remove_tags=book.clean_tags(untags),
+            birthday=None if no_birthday else parse_birthday(birthday) if birthday else False,
+            now=app.clock(),
+        )
+    updated = sanitised(app.store.contacts.get(contact.id))
+    click.echo(f"{updated.name}  {describe(updated)}")
+
+
+@contacts.command("forget")
+@click.argument("name")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+@pass_app
+def forget(app: App, name: str, yes: bool) -> None:
+    """Delete a contact and every interaction logged with them."""
+    contact = book.resolve_contact(app.store, name)
+    shown = sanitised(contact.name)
+    if not yes and click.get_text_stream("stdin").isatty():
+        click.confirm(f"Forget {shown} and everything logged with them?", abort=True)
+    removed = book.forget(app.store, contact)
+    click.echo(f"Forgot {shown} and {removed} logged interaction(s).")
+
+
+@contacts.command("snooze")
+@click.argument("name")
+@click.option("--until", "until", required=True, metavar="DATE", help="YYYY-MM-DD.")
+@pass_app
+def snooze(app: App, name: str, until: str) -> None:
+    """Leave someone out of the summary until a date."""
+    contact = book.resolve_contact(app.store, name)
+    day = parse_date(until)
+    with app.store.atomic():
+        app.store.contacts.set_attention(contact.id, snoozed_until=day.isoformat())
+    click.echo(f"Snoozed {sanitised(contact.name)} until {day.isoformat()}.")
+
+
+@contacts.command("mute")
+@click.argument("name")
+@pass_app
+def mute(app: App, name: str) -> None:
+    """Leave someone out of every summary until `unmute`. Their mail is still logged."""
+    contact = book.resolve_contact(app.store, name)
+    with app.store.atomic():
+        app.store.contacts.set_attention(contact.id, muted=True)
+    click.echo(f"Muted {sanitised(contact.name)}.")
+
+
+@contacts.command("unmute")
+@click.argument("name")
+@pass_app
+def unmute(app: App, name: str) -> None:
+    """Undo `mute` and any snooze."""
+    contact = book.resolve_contact(app.store, name)
+    with app.store.atomic():
+        app.store.contacts.set_attention(contact.id, muted=False, snoozed_until=None)
+    click.echo(f"Unmuted {sanitised(contact.name)}.")
+
+
+def register(group: click.Group) -> None:
+    group.add_command(contacts)

@@ -1,0 +1,134 @@
+"""`kithkin report` and `kithkin summary`."""
+
+from __future__ import annotations
+
+from datetime import date
+from email import policy
+from pathlib import Path
+
+import click
+
+from kithkin.daemon.app import App
+from kithkin.daemon.cli.files import private_directory, write_into
+from kithkin.daemon.cli.output import pass_app, print_json, sanitised
+from kithkin.daemon.core.dates import parse_date
+from kithkin.daemon.core.findings import Report
+from kithkin.daemon.core.wording import ago, every
+from kithkin.daemon.errors import UsageError
+from kithkin.daemon.steering.tokens import new_token
+from kithkin.daemon.summary import weekly
+from kithkin.daemon.summary.inputs import report_for
+from kithkin.daemon.summary.render import build_message
+
+AS_OF_HELP = "Compute everything as of this day (YYYY-MM-DD) instead of today."
+
+
+def as_of_day(app: App, text: str | None) -> date:
+    return parse_date(text) if text else app.today()
+
+
+@click.command()
+@click.option("--as-of", "as_of", metavar="DATE", help=AS_OF_HELP)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
+@pass_app
+def report(app: App, as_of: str | None, as_json: bool) -> None:
+    """Who is fading, who is waiting for your reply, who is not answering, and birthdays.
+
+    \b
+    Fading: days since you were last in touch, divided by your usual cadence with them,
+    is at least 1 ([analysis] fading_ratio). The cadence is the one you set with
+    `contacts add/edit --every`, or one learned from your history together.
+    """
+    result = report_for(app.store, as_of_day(app, as_of), app.config.analysis)
+    if as_json:
+        print_json(result.as_json())
+    else:
+        print_report(sanitised(result))
+
+
+def print_report(result: Report) -> None:
+    click.echo(f"As of {result.as_of.isoformat()}")
+    if result.is_empty:
+        click.echo("All good: nobody is fading, nobody is waiting for you.")
+    if result.fading:
+        click.echo("\nFading (time to write):")
+        for item in result.fading:
+            click.echo(
+                f"  {item.contact.name}: last in touch {ago(item.days_since)}, usually "
+                f"{every(item.cadence.days)} ({item.overdue_ratio:.1f}x overdue)"
+            )
+            click.echo(f"      {item.cadence.why()}")
+    if result.awaiting_reply:
+        click.echo("\nWaiting for your reply:")
+        for item in result.awaiting_reply:
+            subject = f': "{item.subject}"' if item.subject else ""
+            click.echo(f"  {item.contact.name}: {item.days_waiting} days{subject}")
+    if result.one_sided:
+        click.echo("\nNot answering:")
+        for item in result.one_sided:
+            click.echo(
+                f"  {item.contact.name}: your last {item.unanswered} messages since "
+                f"{item.first_unanswered[:10]} got no reply"
+            )
+    if result.birthdays:
+        click.echo("\nBirthdays:")
+        for item in result.birthdays:
+            turning = f", turns {item.turning}" if item.turning else ""
+            click.echo(f"  {item.contact.name}: {item.on:%a %d %b}{turning}")
+    if result.never_in_touch:
+        names = ", ".join(contact.name for contact in result.never_in_touch)
+        click.echo(f"\nNothing logged yet with: {names}")
+
+
+@click.command()
+@click.option(
+    "--preview",
+    "preview_dir",
+    type=click.Path(file_okay=False, path_type=Path),
+    metavar="DIR",
+    help="Write summary.txt, summary.html and summary.eml into DIR (into a new private "
+    "directory inside it if DIR is shared with other users).",
+)
+@click.option("--send", is_flag=True, help="Deliver it now ([summary] delivery).")
+@click.option("--as-of", "as_of", metavar="DATE", help=AS_OF_HELP)
+@pass_app
+def summary(app: App, preview_dir: Path | None, send: bool, as_of: str | None) -> None:
+    """Render the weekly summary: preview it in a folder, or send it to yourself.
+
+    It goes only to you ([summary] to, one of your [me] addresses), by SMTP or, with
+    `delivery = "imap"`, straight into your INBOX. No images, no tracking, no links except
+    mailto:. Templates can be overridden in $XDG_CONFIG_HOME/kithkin/templates/.
+    """
+    if bool(preview_dir) == send:
+        raise UsageError("choose one: --preview DIR or --send")
+    day = as_of_day(app, as_of)
+    if send:
+        outcome = weekly.send_summary(app.store, app.config, as_of=day, now=app.clock())
+        if outcome.status == "empty":
+            click.echo("Nothing to report and send_when_empty = false: nothing sent.")
+        else:
+            click.echo(f'Sent "{outcome.subject}" to {app.config.summary_recipient()}.')
+        return
+    rendered, _extras = weekly.prepare(app.store, app.config, day, new_token())
+    message = build_message(rendered, owner=app.config.summary_recipient(), now=app.clock())
+    assert preview_dir is not None
+    files = {
+        "summary.txt": rendered.text,
+        "summary.html": rendered.html,
+        "summary.eml": message.as_bytes(policy=policy.SMTP),
+    }
+    # The preview holds names and subjects: private files, never in a directory others share.
+    with private_directory(preview_dir, prefix="kithkin-preview-") as target:
+        for name, content in files.items():
+            write_into(target.fd, name, content, shown_as=target.path / name)
+    click.echo(rendered.text)
+    if target.inside_shared:
+        click.echo(
+            f"{preview_dir} is shared with other users; wrote the preview into {target.path}/"
+        )
+    click.echo(f"HTML preview: {(target.path / 'summary.html').absolute()}")
+
+
+def register(group: click.Group) -> None:
+    group.add_command(report)
+    group.add_command(summary)

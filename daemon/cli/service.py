@@ -1,0 +1,134 @@
+"""`kithkin run` (the service) and `kithkin status`."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import click
+
+from kithkin.daemon.app import App
+from kithkin.daemon.cli.output import pass_app, print_json, sanitised
+from kithkin.daemon.core.dates import utc_iso
+from kithkin.daemon.core.timing import next_scheduled
+from kithkin.daemon.service.loop import Service
+from kithkin.daemon.steering.journal import shown_reply
+from kithkin.daemon.steering.policy import describe_ignored, ignored_counts
+
+
+@click.command()
+@pass_app
+def run(app: App) -> None:
+    """Run as a service: sync every [daemon] poll_interval, send the summary on schedule.
+
+    Meant for systemd (Type=notify; see systemd/ and README). SIGTERM stops after the current
+    batch, SIGHUP reloads the config. Logs go to stderr.
+    """
+    raise SystemExit(Service(app).run())
+
+
+def status_data(app: App) -> dict[str, Any]:
+    store = app.store
+    config = app.config
+    summary = config.summary
+    zone = config.owner_zone()
+    last = store.summaries.last_sent()
+    return {
+        "folders": [
+            {
+                "name": folder.name,
+                "last_sync_at": folder.last_sync_at,
+                "messages_seen": folder.messages_seen,
+                "interactions_logged": folder.interactions_logged,
+                "last_error": folder.last_error,
+            }
+            for folder in store.folders.all()
+        ],
+        "service": {
+            "state": store.meta.get("service.state"),
+            "last_poll_at": store.meta.get("service.last_poll_at"),
+            "last_result": store.meta.get("service.last_result"),
+            "last_error": store.meta.get("service.last_error"),
+            "next_poll_at": store.meta.get("service.next_poll_at"),
+        },
+        "next_summary_at": utc_iso(
+            next_scheduled(app.clock(), summary.weekday, summary.time, zone)
+        ),
+        "last_summary": {"week": last["week"], "sent_at": last["sent_at"]} if last else None,
+        "contacts": len(store.contacts.all()),
+        "pending_backfill": len(store.backfill.pending()),
+        "set_aside": [record.as_json() for record in store.set_aside.all()],
+        "replies": [
+            {"received_at": reply["received_at"], **shown_reply(store, reply)}
+            for reply in store.replies.recent()
+        ],
+        "replies_ignored": ignored_counts(store),
+    }
+
+
+@click.command()
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
+@pass_app
+def status(app: App, as_json: bool) -> None:
+    """Per folder: last sync, messages seen, interactions logged, last error; then the
+    service's state, next poll and next summary."""
+    data = sanitised(status_data(app))
+    if as_json:
+        print_json(data)
+        return
+    if not data["folders"]:
+        click.echo("Never synced. Run `kithkin sync` or start the service.")
+    for folder in data["folders"]:
+        line = (
+            f"{folder['name']:<20} last sync {folder['last_sync_at'] or 'never'}, "
+            f"{folder['messages_seen']} messages seen, "
+            f"{folder['interactions_logged']} interactions logged"
+        )
+        click.echo(line)
+        if folder["last_error"]:
+            click.echo(f"{'':<20} last error: {folder['last_error']}")
+    service = data["service"]
+    if service["state"]:
+        click.echo(
+            f"Service: {service['state']}, last poll {service['last_poll_at']}"
+            f", next poll {service['next_poll_at']}"
+        )
+        if service["last_error"]:
+            click.echo(f"  last error: {service['last_error']}")
+    last = data["last_summary"]
+    click.echo(
+        f"Next summary: {data['next_summary_at']}"
+        + (f" (last sent {last['sent_at']}, {last['week']})" if last else "")
+    )
+    for reply in data["replies"]:
+        click.echo(f"Reply of {reply['received_at']}:")
+        if reply.get("ignored"):
+            click.echo(f"  ignored: {reply['ignored']}")
+        for line in reply.get("applied", []):
+            click.echo(f"  done: {line}")
+        for line, reason in reply.get("not_understood", []):
+            click.echo(f"  not understood: {line} ({reason})")
+    ignored = describe_ignored(data["replies_ignored"])
+    if ignored:
+        click.echo(ignored)
+    if data["set_aside"]:
+        click.echo(
+            f"{len(data['set_aside'])} message(s) could not be read and were set aside "
+            "(`kithkin sync --retry-skipped` tries them again):"
+        )
+        for record in data["set_aside"]:
+            reason = (
+                "the server failed to send it"
+                if record["stage"] == "fetch"
+                else ("reading it failed")
+            )
+            click.echo(
+                f"  {record['folder']} UID {record['uid']} (UIDVALIDITY {record['uidvalidity']})"
+                f": {reason}, {record['attempts']} time(s), last {record['last_at']}"
+            )
+    if data["pending_backfill"]:
+        click.echo(f"{data['pending_backfill']} new address(es) to look up at the next sync")
+
+
+def register(group: click.Group) -> None:
+    group.add_command(run)
+    group.add_command(status)

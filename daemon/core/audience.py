@@ -1,0 +1,30 @@
+"""The audience rule, once: a message to at most three people is personal and counts fully;
+a message to N > 3 people counts 3/N. It decides closeness (the learned cadence, the ranking),
+who waits for a reply, and who does not answer.
+
+The store's aggregates apply it in SQL: `SQL_WEIGHT` and `SQL_PERSONAL` are written from the
+same constant here, and a test checks they agree with `weight` and `is_personal`."""
+
+from __future__ import annotations
+
+from collections.abc import Set as AbstractSet
+
+PERSONAL = 3  # at most this many recipients: a personal message
+
+
+def audience(senders: AbstractSet[str], recipients: AbstractSet[str]) -> int:
+    """How many people a message went to: its recipients, not counting its senders."""
+    return max(1, len(recipients - senders))
+
+
+def weight(size: int) -> float:
+    """How much one message to `size` people counts."""
+    return min(1.0, PERSONAL / max(1, size))
+
+
+def is_personal(size: int) -> bool:
+    return size <= PERSONAL
+
+
+SQL_WEIGHT = f"MIN(1.0, {PERSONAL}.0 / audience)"  # weight(audience), in SQL
+SQL_PERSONAL = f"audience <= {PERSONAL}"  # is_personal(audience), in SQL

@@ -1,0 +1,63 @@
+"""Pure: the facts of one message plus the address book -> the interactions it makes.
+
+A message is an interaction with contact C when C sent it to one of the owner's addresses
+(`in`), or the owner sent it to C in To, Cc or Bcc (`out`). Mailing lists, automatic mail and
+Kithkin's own summaries are never interactions. A message that involves no contact yields
+nothing, and so leaves no trace.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+
+from kithkin.daemon.core.audience import audience
+from kithkin.daemon.core.records import Interaction
+from kithkin.parsers.headers import Address, MessageFacts
+
+BULK_PRECEDENCE = frozenset({"bulk", "list", "junk"})
+
+
+def is_excluded(facts: MessageFacts) -> bool:
+    """Lists, auto-replies, bulk mail and Kithkin's own summaries are not conversations."""
+    return bool(
+        facts.list_id
+        or (facts.auto_submitted and facts.auto_submitted != "no")
+        or (facts.precedence in BULK_PRECEDENCE)
+        or facts.kithkin_summary
+    )
+
+
+def involved(
+    senders: set[str], recipients: set[str], book: Mapping[str, int], me: frozenset[str]
+) -> tuple[str, set[int]]:
+    """(direction, contact ids) a message's addresses make; no ids when it is no interaction."""
+    if senders & me:
+        return "out", {book[address] for address in recipients - me if address in book}
+    if recipients & me:
+        return "in", {book[address] for address in senders if address in book}
+    return "", set()
+
+
+def addresses(named: tuple[Address, ...]) -> set[str]:
+    return {address.address for address in named}
+
+
+def match(facts: MessageFacts, book: Mapping[str, int], me: frozenset[str]) -> list[Interaction]:
+    if facts.date is None or is_excluded(facts):
+        return []
+    senders = addresses(facts.from_)
+    recipients = addresses(facts.recipients)
+    direction, contact_ids = involved(senders, recipients, book, me)
+    size = audience(senders, recipients)
+    return [
+        Interaction(
+            contact_id=contact_id,
+            direction=direction,
+            date=facts.date,
+            message_key=facts.message_key,
+            message_id=facts.message_id,
+            subject=facts.subject,
+            audience=size,
+        )
+        for contact_id in sorted(contact_ids)
+    ]

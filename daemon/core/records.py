@@ -1,0 +1,83 @@
+"""The domain's records: who a contact is, what one interaction is, where a folder's sync
+stands, which message was set aside. Plain frozen data; nothing here speaks SQL or IMAP."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+
+
+@dataclass(frozen=True)
+class Contact:
+    id: int
+    name: str
+    emails: tuple[str, ...]
+    every_days: int | None = None
+    tags: tuple[str, ...] = ()
+    birthday: str | None = None
+    snoozed_until: str | None = None
+    muted: bool = False
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "name": self.name,
+            "emails": list(self.emails),
+            "every_days": self.every_days,
+            "tags": list(self.tags),
+            "birthday": self.birthday,
+        }
+
+
+@dataclass(frozen=True)
+class Interaction:
+    """One interaction to log: an email matched to a contact, or a call or meeting logged by
+    hand (kind != "email", audience 1)."""
+
+    contact_id: int
+    direction: str | None  # "in", "out"; None for what was logged by hand
+    date: datetime
+    message_key: str | None
+    message_id: str | None
+    subject: str | None
+    audience: int = 1
+    kind: str = "email"
+    note: str | None = None
+
+
+@dataclass(frozen=True)
+class FolderState:
+    """Where the sync of one folder stands: its cursor and what it has counted."""
+
+    name: str
+    uidvalidity: int | None = None
+    last_uid: int = 0
+    uidnext: int | None = None
+    last_sync_at: str | None = None
+    messages_seen: int = 0
+    interactions_logged: int = 0
+    last_error: str | None = None
+
+
+@dataclass(frozen=True)
+class SetAside:
+    """A message that could not be processed: where it is, never what it says."""
+
+    folder: str
+    uidvalidity: int
+    uid: int
+    stage: str  # "fetch": the server could not send it; "process": reading it failed
+    attempts: int
+    first_at: str
+    last_at: str
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "folder": self.folder,
+            "uidvalidity": self.uidvalidity,
+            "uid": self.uid,
+            "stage": self.stage,
+            "attempts": self.attempts,
+            "first_at": self.first_at,
+            "last_at": self.last_at,
+        }

@@ -1,0 +1,31 @@
+"""Durations in the owner's words: "1 week", "every 3 weeks", "2 months ago"."""
+
+from __future__ import annotations
+
+
+def duration(days: int) -> str:
+    """7 -> "1 week", 45 -> "6 weeks", 120 -> "4 months", 800 -> "2 years"."""
+    if days < 14:
+        return _plural(days, "day")
+    if days < 60:
+        return _plural(round(days / 7), "week")
+    if days < 365:
+        return _plural(round(days / 30.4), "month")
+    return _plural(round(days / 365), "year")
+
+
+def every(days: int) -> str:
+    text = duration(days)
+    return "every " + (text.removeprefix("1 "))
+
+
+def ago(days: int) -> str:
+    if days == 0:
+        return "today"
+    if days == 1:
+        return "yesterday"
+    return f"{duration(days)} ago"
+
+
+def _plural(count: int, unit: str) -> str:
+    return f"{count} {unit}" if count == 1 else f"{count} {unit}s"

@@ -1,0 +1,108 @@
+"""Opening an IMAP connection: TLS verified against the system store (plus `ca_file`),
+every socket operation under a timeout, and a login that works for non-ASCII passwords.
+
+Every socket error, TLS error, server BYE or protocol error becomes one `MailboxError` line
+naming the host and the cause, never the text of an exception that could hold a secret.
+"""
+
+from __future__ import annotations
+
+import imaplib
+import socket
+import ssl
+from contextlib import suppress
+
+from imapclient import IMAPClient, exceptions
+from imapclient.imapclient import SocketTimeout
+
+from kithkin.daemon.config import ImapConfig
+from kithkin.daemon.errors import MailboxError
+
+NETWORK_ERRORS = (OSError, imaplib.IMAP4.error, EOFError)
+MALFORMED = (ValueError, OverflowError)  # a number or date in a reply that is not one
+
+
+def tls_context(ca_file: object | None) -> ssl.SSLContext:
+    """Verify certificates against the system store, plus `ca_file` when given."""
+    context = ssl.create_default_context()
+    if ca_file:
+        context.load_verify_locations(cafile=str(ca_file))
+    return context
+
+
+def open_client(config: ImapConfig, secret: str) -> IMAPClient:
+    """A logged-in IMAPClient: TLS verified, every socket operation under a timeout. The one
+    place an IMAP connection is opened (the sync's, and delivery's for `delivery = "imap"`)."""
+    where = f"{config.host}:{config.port}"
+    try:
+        client = IMAPClient(
+            config.host,
+            port=config.port,
+            ssl=config.security == "tls",
+            ssl_context=tls_context(config.ca_file) if config.security != "none" else None,
+            timeout=SocketTimeout(connect=min(config.timeout, 30), read=config.timeout),
+        )
+    except (*NETWORK_ERRORS, *MALFORMED) as exc:
+        raise MailboxError(f"{where}: cannot connect: {describe_failure(exc)}") from None
+    client.normalise_times = False
+    with suppress(OSError):  # imapclient writes a command in pieces: do not wait on ACKs
+        client.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
+    step, failure = "STARTTLS", None
+    try:
+        if config.security == "starttls":
+            client.starttls(tls_context(config.ca_file))
+        step = "login"
+        if config.auth == "xoauth2":
+            client.oauth2_login(config.username, secret)
+        elif (config.username + secret).isascii():
+            client.login(config.username, secret)
+        elif client.has_capability("AUTH=PLAIN"):
+            # imaplib sends LOGIN's arguments as ASCII; AUTHENTICATE PLAIN carries UTF-8.
+            client.plain_login(config.username, secret)
+        else:
+            failure = "the password or username is not ASCII, and the server has no AUTH=PLAIN"
+    except (*NETWORK_ERRORS, *MALFORMED) as exc:
+        failure = describe_failure(exc)
+    if failure is not None:
+        # Raised outside the `except`: a chained UnicodeEncodeError would hold the secret.
+        close_quietly(client)
+        raise MailboxError(f"{where}: {step} failed: {failure}")
+    return client
+
+
+def describe_failure(exc: BaseException) -> str:
+    """A short human cause for a network or protocol failure, never including secrets."""
+    # The text of a UnicodeError names a character (or byte) of what it was given, and where.
+    if isinstance(exc, UnicodeEncodeError):
+        return "the password or username cannot be sent (not ASCII?)"
+    if isinstance(exc, UnicodeError):
+        return f"text that cannot be decoded ({type(exc).__name__})"
+    if isinstance(exc, ssl.SSLCertVerificationError):
+        return f"TLS certificate not trusted ({exc.verify_message})"
+    if isinstance(exc, ssl.SSLError):
+        return f"TLS failed ({exc.reason or exc})"
+    if isinstance(exc, socket.gaierror):
+        return "host name not found"
+    if isinstance(exc, ConnectionRefusedError):
+        return "connection refused"
+    if isinstance(exc, TimeoutError | socket.timeout):
+        return "timed out"
+    if isinstance(exc, exceptions.LoginError):
+        return "the server refused the username or password"
+    if isinstance(exc, OSError):
+        return exc.strerror or str(exc) or type(exc).__name__
+    text = str(exc).strip() or type(exc).__name__
+    if text[:2] in ("b'", 'b"') and text[-1:] in ("'", '"'):  # imaplib quotes server bytes
+        text = text[2:-1]
+    if isinstance(exc, imaplib.IMAP4.abort):
+        return f"connection lost ({text[:200]})"
+    return text[:200]
+
+
+def close_quietly(client: IMAPClient) -> None:
+    """Log out, or at least close the socket; the connection may be gone already."""
+    with suppress(Exception):
+        client.logout()
+        return
+    with suppress(Exception):
+        client.shutdown()

@@ -1,0 +1,9 @@
+"""`kithkin run`: the long-running service under systemd.
+
+    loop.py       the loop: poll, summary on schedule, signals, reconnect with backoff
+    timetable.py  the two jobs, run by the injected clock
+    health.py     the state shown to status and systemd; the clock; the wake-up pipe
+    notify.py     sd_notify, never blocking
+
+May import: everything below it (app, sync, summary, mail, store, steering, config, core).
+"""

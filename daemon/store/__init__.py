@@ -1,0 +1,78 @@
+"""The store: the one SQLite file, and the only code that speaks SQL.
+
+    connection.py    opening safely, pragmas, migrating; the transaction rule
+    schema.py        the schema as forward migrations (sqlite-utils Migrations)
+    contacts.py      contacts, addresses, tags; the backfill queue
+    interactions.py  the interaction log
+    folders.py       folder cursors; messages set aside
+    notes.py         dated notes
+    replies.py       the journal of replies to summaries
+    summaries.py     summaries prepared and sent
+    meta.py          small key/value state
+    history.py       the aggregates the analysis works from
+
+Transactions belong to the caller: a write outside `Store.atomic()` raises
+(connection.OutsideTransaction). May import: core, errors, sqlite-utils; nothing above it.
+"""
+
+from __future__ import annotations
+
+from contextlib import AbstractContextManager
+from pathlib import Path
+from typing import Self
+
+from sqlite_utils import Database
+
+from kithkin.daemon.store.connection import OutsideTransaction, connect, database_failure
+from kithkin.daemon.store.contacts import Backfill, Contacts
+from kithkin.daemon.store.folders import Folders, SetAsideLog
+from kithkin.daemon.store.history import History
+from kithkin.daemon.store.interactions import Interactions
+from kithkin.daemon.store.meta import Meta
+from kithkin.daemon.store.notes import Notes
+from kithkin.daemon.store.replies import ReplyJournal
+from kithkin.daemon.store.summaries import Summaries
+
+__all__ = ["OutsideTransaction", "Store", "database_failure"]
+
+
+class Store:
+    """One open Kithkin database, by subject. Use `Store.open(path)`; close it when done."""
+
+    def __init__(self, db: Database, path: Path) -> None:
+        self.db = db
+        self.path = path
+        self.contacts = Contacts(db)
+        self.backfill = Backfill(db)
+        self.interactions = Interactions(db)
+        self.folders = Folders(db)
+        self.set_aside = SetAsideLog(db)
+        self.notes = Notes(db)
+        self.replies = ReplyJournal(db)
+        self.summaries = Summaries(db)
+        self.meta = Meta(db)
+        self.history = History(db)
+
+    @classmethod
+    def open(cls, path: Path) -> Store:
+        path = Path(path)
+        return cls(connect(path), path)
+
+    def atomic(self) -> AbstractContextManager[Database]:
+        """One transaction (a savepoint when nested): all of it is committed, or none."""
+        return self.db.atomic()
+
+    def checkpoint(self) -> None:
+        """Copy the WAL into the database file and truncate it, outside any transaction:
+        after `forget`, so deleted pages do not linger in the WAL (secure_delete zeroes
+        freed pages of the database file, not WAL frames)."""
+        self.db.execute("PRAGMA wal_checkpoint(TRUNCATE)")
+
+    def close(self) -> None:
+        self.db.conn.close()
+
+    def __enter__(self) -> Self:
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self.close()

@@ -1,0 +1,34 @@
+"""The sync engine: mailbox -> interactions, one committed batch at a time.
+
+    engine.py     folders, cursors, UIDVALIDITY, batches, backfill, set-aside retries
+    plan.py       a batch planned purely: rows to log, reply candidates, messages to set aside
+    replies.py    the reply stage after the plan (steering/ applies the commands)
+    narrowing.py  a FETCH that keeps failing, halved down to the message that causes it
+    backfill.py   the targeted search for new contacts' past mail
+    failures.py   a message's failure, or the machine's
+    report.py     what a sync did
+    source.py     what the engine needs from a mailbox (MailSource) and from its caller
+
+May import: core, store, steering (not its summary), mail's records (not its session),
+parsers. Never jinja2 or the summary.
+"""
+
+from __future__ import annotations
+
+from kithkin.daemon.sync.engine import FETCH_BATCH, Sync
+from kithkin.daemon.sync.plan import BatchPlan, plan_batch
+from kithkin.daemon.sync.report import FolderReport, SyncReport
+from kithkin.daemon.sync.source import MailSource, NoProgress, Progress, Stopped
+
+__all__ = [
+    "FETCH_BATCH",
+    "BatchPlan",
+    "FolderReport",
+    "MailSource",
+    "NoProgress",
+    "Progress",
+    "Stopped",
+    "Sync",
+    "SyncReport",
+    "plan_batch",
+]

@@ -1,0 +1,337 @@
+"""The sync engine: folder cursors, UIDVALIDITY, batches, backfill. No sockets, no SQL here.
+
+Per folder the store keeps UIDVALIDITY, the last UID processed and the UIDNEXT seen when the
+folder was last complete. Each batch of fetched headers is planned (parsed and matched
+against the address book, without I/O), then committed together with the advanced cursor in
+one transaction, so a crash at any point loses nothing committed and a resync never logs a
+message twice (the store keys interactions on contact and Message-ID).
+
+No message can stop the mail after it. One whose processing raises is set aside: recorded by
+folder, UIDVALIDITY and UID only (and not at all when it involves no contact), and the cursor
+moves past it; `run(retry_set_aside=True)` reads those again. A batch whose FETCH fails
+(the server drops the connection or answers garbage) is fetched again in halves on a fresh
+connection until the one message that causes it is found; after three failed tries that
+message is set aside and the rest logged.
+
+Contacts added since the last sync are "pending": their past mail, below the cursors, is found
+by a targeted `UID SEARCH FROM/TO/CC/BCC` where the server allows it, or else by scanning the
+headers again. Nothing about a message that involves no contact is ever written.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Iterator
+from dataclasses import replace
+from datetime import UTC, datetime, tzinfo
+from typing import Any
+
+from kithkin.daemon.core.dates import utc_iso
+from kithkin.daemon.core.records import FolderState, Interaction
+from kithkin.daemon.errors import MailboxError
+from kithkin.daemon.mail.records import FetchedHeader, FolderUnavailable
+from kithkin.daemon.steering.policy import UNCHECKED, ReplyPolicy
+from kithkin.daemon.store import Store
+from kithkin.daemon.sync.backfill import SEARCH_LIMIT, search_addresses
+from kithkin.daemon.sync.failures import caused_by_the_message
+from kithkin.daemon.sync.narrowing import GiveUp, Narrowing
+from kithkin.daemon.sync.plan import BatchPlan, plan_batch
+from kithkin.daemon.sync.replies import apply_replies, read_replies
+from kithkin.daemon.sync.report import FolderReport, SyncReport
+from kithkin.daemon.sync.source import (
+    Fault,
+    FetchIncomplete,
+    MailSource,
+    NoProgress,
+    Progress,
+    Stopped,
+)
+from kithkin.parsers.text import clean_line
+
+log = logging.getLogger("kithkin.sync")
+
+FETCH_BATCH = 500  # UIDs per UID FETCH: about 3.5 KB of command line
+LARGE_GROUP = 16  # header sections over the first read are read again this many at a time
+
+
+class Sync:
+    """One run over every folder. Create it per run; it reads the address book at start."""
+
+    def __init__(
+        self,
+        source: MailSource,
+        store: Store,
+        me: Iterable[str],
+        *,
+        clock: Callable[[], datetime],
+        progress: Progress | None = None,
+        should_stop: Callable[[], bool] = lambda: False,
+        heartbeat: Callable[[], None] = lambda: None,
+        zone: tzinfo = UTC,
+        fault: Fault | None = None,
+        reply_policy: ReplyPolicy = UNCHECKED,
+    ) -> None:
+        self.source = source
+        self.store = store
+        self.me = frozenset(me)
+        self.clock = clock
+        self.progress = progress or NoProgress()
+        self.should_stop = should_stop
+        self.heartbeat = heartbeat  # called between commands: feeds systemd's watchdog
+        self.zone = zone  # the owner's: the day a reply's commands count from
+        self.reply_policy = reply_policy
+        self.fault = fault
+        self.book = store.contacts.address_book()
+
+    def run(self, *, backfill_all: bool = False, retry_set_aside: bool = False) -> SyncReport:
+        pending = sorted(self.book) if backfill_all else self.store.backfill.pending()
+        report = SyncReport()
+        backfill_done = True
+        for folder in self.source.folders_to_sync():
+            folder_report = FolderReport(folder)
+            report.folders.append(folder_report)
+            self.heartbeat()
+            try:
+                self._sync_folder(folder, pending, folder_report, retry_set_aside)
+            except FolderUnavailable as exc:
+                error = clean_line(str(exc))  # the server's words: stored and shown
+                folder_report.error = error.split(": ", 1)[-1]
+                with self.store.atomic():
+                    state = self.store.folders.get(folder)
+                    self.store.folders.save(replace(state, last_error=error))
+                log.warning("%s", exc)
+                backfill_done = False
+        if pending and backfill_done:
+            with self.store.atomic():
+                self.store.backfill.clear(pending)
+        return report
+
+    # --- one folder ---------------------------------------------------------------------
+
+    def _sync_folder(
+        self, folder: str, pending: list[str], report: FolderReport, retry: bool
+    ) -> None:
+        status = self.source.examine(folder)
+        state = self.store.folders.get(folder)
+        if state.uidvalidity is not None and state.uidvalidity != status.uidvalidity:
+            log.warning(
+                "%s: UIDVALIDITY changed (%s -> %s); rescanning, already logged mail is kept",
+                folder,
+                state.uidvalidity,
+                status.uidvalidity,
+            )
+            report.uidvalidity_reset = True
+            state = replace(state, last_uid=0, uidnext=None)
+        state = replace(state, uidvalidity=status.uidvalidity)
+        with self.store.atomic():
+            self.store.set_aside.clear_stale(folder, status.uidvalidity)
+
+        if retry:
+            self._retry_set_aside(state, report)
+        if pending and state.last_uid > 0:
+            self._backfill(state, pending, report)
+
+        if status.exists == 0 or (state.uidnext is not None and state.uidnext == status.uidnext):
+            report.unchanged = True
+        else:
+            uids = []
+            for window in self.source.uids_above(state.last_uid):
+                uids.extend(window)
+                self.heartbeat()
+            self.progress.folder(folder, len(uids))
+            for batch in _chunks(uids, FETCH_BATCH):
+                state = self._process(batch, state, report, mode="new")
+        with self.store.atomic():
+            self.store.folders.save(
+                replace(
+                    state,
+                    uidnext=status.uidnext,
+                    last_sync_at=utc_iso(self.clock()),
+                    last_error=None,
+                )
+            )
+
+    def _process(
+        self, uids: list[int], state: FolderState, report: FolderReport, *, mode: str
+    ) -> FolderState:
+        """Fetch, plan and commit one batch. `mode`: "new" (moves the cursor and reads
+        replies), "backfill" (below the cursor, logs only) or "retry" (set-aside messages)."""
+        if self.should_stop():
+            raise Stopped
+        self.heartbeat()
+        check = mode != "backfill"
+        fetched, unfetchable = self._fetch(uids, state, check=check)
+        self.heartbeat()
+        plan = self._plan([f for f in fetched if not f.long], state, mode)
+        for group in _chunks([f.uid for f in fetched if f.long], LARGE_GROUP):
+            whole, failed = self._fetch(group, state, check=check, whole=True)
+            unfetchable += failed
+            plan.add(self._plan(whole, state, mode))  # one group in memory at a time
+            self.heartbeat()
+        answers = read_replies(self.source, self.store, plan.replies, self.clock())
+        self.heartbeat()
+        assert state.uidvalidity is not None
+        with self.store.atomic():
+            added, failed_rows = self._store_rows(plan.rows, state.name)
+            failed_replies = apply_replies(
+                self.store,
+                answers,
+                now=self.clock(),
+                zone=self.zone,
+                policy=self.reply_policy,
+                before_each=lambda uid: self._inject("reply", state.name, uid),
+            )
+            set_aside = sorted({*unfetchable, *plan.failed, *failed_rows, *failed_replies})
+            for uid in set_aside:
+                stage = "fetch" if uid in unfetchable else "process"
+                self.store.set_aside.record(state.name, state.uidvalidity, uid, stage, self.clock())
+            if mode == "retry":
+                read = [f.uid for f in fetched if f.uid not in set_aside]
+                gone = sorted(set(uids) - {f.uid for f in fetched} - set(unfetchable))
+                self.store.set_aside.clear(state.name, state.uidvalidity, [*read, *gone])
+                report.retried += len(read)
+            if mode == "new":
+                state = replace(
+                    state,
+                    last_uid=max(state.last_uid, max(uids)),
+                    messages_seen=state.messages_seen + len(uids),
+                    interactions_logged=state.interactions_logged + added,
+                )
+                self.store.folders.save(state)
+        report.unparseable += plan.unparseable
+        report.capped += plan.capped
+        if mode != "retry":
+            report.set_aside += len(set_aside) + plan.failed_strangers
+        if mode == "new":
+            report.messages += len(uids)
+            report.logged += added
+        else:
+            report.backfilled += added
+        if set_aside:
+            log.warning(
+                "%s: %d message(s) could not be read and were set aside (UIDs %s)",
+                state.name,
+                len(set_aside),
+                ", ".join(str(uid) for uid in set_aside[:20]),
+            )
+        self.progress.advance(len(uids), added)
+        return state
+
+    def _plan(self, fetched: list[FetchedHeader], state: FolderState, mode: str) -> BatchPlan:
+        fault = self.fault
+        return plan_batch(
+            fetched,
+            self.book,
+            self.me,
+            replies=mode != "backfill",
+            fault=None if fault is None else (lambda stage, uid: fault(stage, state.name, uid)),
+        )
+
+    def _inject(self, stage: str, folder: str, uid: int) -> None:
+        if self.fault is not None:
+            self.fault(stage, folder, uid)
+
+    def _store_rows(self, rows: dict[int, list[Interaction]], folder: str) -> tuple[int, list[int]]:
+        """Insert the batch's rows (caller's transaction); a message whose rows the store
+        refuses is set aside, the others kept. Returns (rows added, UIDs that failed)."""
+        try:
+            with self.store.atomic():
+                for uid in rows:
+                    self._inject("store", folder, uid)
+                return self.store.interactions.add(r for per in rows.values() for r in per), []
+        except Exception as exc:
+            if not caused_by_the_message(exc):
+                raise
+        added, failed = 0, []
+        for uid, per_message in rows.items():
+            try:
+                with self.store.atomic():
+                    self._inject("store", folder, uid)
+                    added += self.store.interactions.add(per_message)
+            except Exception as exc:
+                if not caused_by_the_message(exc):
+                    raise
+                failed.append(uid)
+        return added, failed
+
+    # --- fetching, narrowed down on failure ---------------------------------------------
+
+    def _fetch(
+        self, uids: list[int], state: FolderState, *, check: bool, whole: bool = False
+    ) -> tuple[list[FetchedHeader], list[int]]:
+        """(headers, UIDs set aside because their FETCH failed every time). `whole`: the
+        long header sections, read again up to their limit."""
+        try:
+            return self._fetch_once(uids, check=check, whole=whole), []
+        except MailboxError as exc:
+            log.info("%s: %s; fetching that batch again in parts", state.name, exc)
+            narrowing = Narrowing(
+                lambda part: self._fetch_once(part, check=check, whole=whole),
+                reconnect=self.source.reconnect,
+                heartbeat=self.heartbeat,
+                folder=state.name,
+            )
+            try:
+                return narrowing.run(uids, exc, cursor=state.last_uid)
+            except GiveUp as give_up:
+                raise give_up.error from None
+
+    def _fetch_once(
+        self, uids: list[int], *, check: bool, whole: bool = False
+    ) -> list[FetchedHeader]:
+        fetch = self.source.fetch_whole_headers if whole else self.source.fetch_headers
+        batch = fetch(uids)
+        if check:
+            self._check_complete(uids, batch)
+        return batch
+
+    def _check_complete(self, uids: list[int], batch: list[FetchedHeader]) -> None:
+        """A UID asked for and not answered must have been expunged meanwhile; if it still
+        exists, the response was garbled, and committing the cursor past it would lose it."""
+        missing = set(uids) - {fetched.uid for fetched in batch}
+        if not missing:
+            return
+        still_there = self.source.existing(sorted(missing))
+        if still_there:
+            raise FetchIncomplete(
+                f"the server left out {len(still_there)} message(s) from a FETCH reply"
+            )
+
+    # --- set-aside messages, read again -------------------------------------------------
+
+    def _retry_set_aside(self, state: FolderState, report: FolderReport) -> None:
+        uids = [
+            record.uid
+            for record in self.store.set_aside.all()
+            if record.folder == state.name and record.uidvalidity == state.uidvalidity
+        ]
+        if not uids:
+            return
+        self.progress.folder(f"{state.name} (set aside)", len(uids))
+        for batch in _chunks(uids, FETCH_BATCH):
+            self._process(batch, state, report, mode="retry")
+
+    # --- backfill -----------------------------------------------------------------------
+
+    def _backfill(self, state: FolderState, pending: list[str], report: FolderReport) -> None:
+        """Log past mail of newly added addresses, below the folder's cursor."""
+        new = [address for address in pending if address in self.book]
+        if not new:
+            return
+        uids = None
+        if len(new) <= SEARCH_LIMIT:
+            uids = search_addresses(self.source, new, state.last_uid, self.heartbeat)
+        if uids is None:
+            log.info("%s: scanning headers for %d new address(es)", state.name, len(new))
+            uids = []
+            for window in self.source.uids_up_to(state.last_uid):
+                uids.extend(window)
+                self.heartbeat()
+        self.progress.folder(f"{state.name} (backfill)", len(uids))
+        for batch in _chunks(uids, FETCH_BATCH):
+            self._process(batch, state, report, mode="backfill")
+
+
+def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+    for start in range(0, len(items), size):
+        yield items[start : start + size]

@@ -1,0 +1,109 @@
+"""Planning a batch, purely: fetched headers + the address book -> the rows to log, the
+owner's possible replies to a summary, and the messages to set aside. No I/O; the engine
+fetches before and stores after. Mail of strangers is decoded no further than its addresses.
+"""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import Callable, Iterable, Mapping
+from dataclasses import dataclass, field
+
+from kithkin.daemon.core.matching import addresses, involved, match
+from kithkin.daemon.core.records import Interaction
+from kithkin.daemon.mail.records import FetchedHeader
+from kithkin.daemon.steering.tokens import looks_like_summary_reply, may_be_summary_reply
+from kithkin.daemon.sync.failures import caused_by_the_message
+from kithkin.parsers.headers import MessageFacts, read_block
+
+log = logging.getLogger("kithkin.sync")
+
+MIGHT_BE_CAPPED = 4096  # shorter header sections hold no address list longer than is read
+
+
+@dataclass
+class BatchPlan:
+    """What one batch of fetched headers means, worked out without I/O."""
+
+    rows: dict[int, list[Interaction]] = field(default_factory=dict)  # uid -> rows
+    replies: list[tuple[int, MessageFacts]] = field(default_factory=list)
+    failed: list[int] = field(default_factory=list)  # to set aside: may involve a contact
+    failed_strangers: int = 0  # failed, but surely involving no contact: nothing recorded
+    unparseable: int = 0
+    capped: int = 0  # messages whose address lists were longer than is read
+
+    def add(self, other: BatchPlan) -> None:
+        self.rows.update(other.rows)
+        self.replies += other.replies
+        self.failed += other.failed
+        self.failed_strangers += other.failed_strangers
+        self.unparseable += other.unparseable
+        self.capped += other.capped
+
+
+def plan_batch(
+    batch: Iterable[FetchedHeader],
+    book: Mapping[str, int],
+    me: frozenset[str],
+    *,
+    replies: bool,
+    fault: Callable[[str, int], None] | None = None,
+) -> BatchPlan:
+    """Fetched headers + address book -> rows to log, reply candidates, messages to set aside."""
+    plan = BatchPlan()
+    for fetched in batch:
+        try:
+            if fault is not None:
+                fault("plan", fetched.uid)
+            _plan_message(plan, fetched, book, me, replies=replies)
+        except Exception as exc:
+            if not caused_by_the_message(exc):
+                raise
+            log.debug("UID %s: could not be processed", fetched.uid, exc_info=True)
+            if _surely_no_contact(fetched, book, me):
+                plan.failed_strangers += 1
+            else:
+                plan.failed.append(fetched.uid)
+    return plan
+
+
+def _plan_message(
+    plan: BatchPlan,
+    fetched: FetchedHeader,
+    book: Mapping[str, int],
+    me: frozenset[str],
+    *,
+    replies: bool,
+) -> None:
+    if fetched.header is None:
+        plan.unparseable += 1
+        return
+    block = read_block(fetched.header)
+    if fetched.cut or (len(fetched.header) > MIGHT_BE_CAPPED and block.addresses_capped()):
+        plan.capped += 1
+    maybe_reply = replies and may_be_summary_reply(block, me)
+    _, contacts = involved(
+        addresses(block.from_), addresses(block.to + block.cc + block.bcc), book, me
+    )
+    if not contacts and not maybe_reply:
+        return  # a stranger's mail: not decoded any further, nothing kept
+    facts = block.facts(fetched.internaldate)
+    if facts.date is None:
+        plan.unparseable += 1
+        return
+    rows = match(facts, book, me)
+    if rows:
+        plan.rows[fetched.uid] = rows
+    if maybe_reply and looks_like_summary_reply(facts, me):
+        plan.replies.append((fetched.uid, facts))
+
+
+def _surely_no_contact(fetched: FetchedHeader, book: Mapping[str, int], me: frozenset[str]) -> bool:
+    """For a message that failed: do its addresses show it concerns nobody we keep?"""
+    try:
+        block = read_block(fetched.header or b"")
+        senders = addresses(block.from_)
+        recipients = addresses(block.to + block.cc + block.bcc)
+        return not involved(senders, recipients, book, me)[1] and not (senders & me)
+    except Exception:  # noqa: BLE001 - unknown: treat it as possibly a contact's
+        return False

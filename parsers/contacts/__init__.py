@@ -1,0 +1,22 @@
+"""Contact files (vCard 2.1/3.0/4.0 or CSV) -> `ContactRecord`s, plus a `Problem` per bad line.
+
+`read_contact_file` (in `sniff`) decodes the bytes and picks the reader; `vcard` and
+`csvfile` read one format each; `records` holds what they return and share.
+"""
+
+from .csvfile import parse_csv
+from .records import MAX_NAME, ContactRecord, Problem, name_too_long, normalise_birthday
+from .sniff import read_contact_file
+from .vcard import looks_like_vcard, parse_vcards
+
+__all__ = [
+    "MAX_NAME",
+    "ContactRecord",
+    "Problem",
+    "looks_like_vcard",
+    "name_too_long",
+    "normalise_birthday",
+    "parse_csv",
+    "parse_vcards",
+    "read_contact_file",
+]

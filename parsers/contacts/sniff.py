@@ -1,0 +1,28 @@
+"""A contact file's bytes -> `ContactRecord`s and `Problem`s, by whichever reader fits.
+
+A bad entry never stops the rest: the reader records the line number and the reason and goes
+on. Which reader runs is decided by the content, not the file name.
+"""
+
+from __future__ import annotations
+
+from ..text import decode_file
+from .csvfile import parse_csv
+from .records import MAX_NAME, ContactRecord, Problem, name_too_long
+from .vcard import looks_like_vcard, parse_vcards
+
+
+def read_contact_file(data: bytes) -> tuple[list[ContactRecord], list[Problem]]:
+    """Decode `data` (UTF-8, UTF-16 with BOM, or Windows-1252) and parse it as vCard or CSV."""
+    text = decode_file(data)
+    if looks_like_vcard(text):
+        records, problems = parse_vcards(text)
+    else:
+        records, problems = parse_csv(text)
+    kept = []
+    for record in records:
+        if len(record.name) > MAX_NAME:
+            problems.append(Problem(record.line, name_too_long(record.name)))
+        else:
+            kept.append(record)
+    return kept, sorted(problems, key=lambda problem: problem.line)
