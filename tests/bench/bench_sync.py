@@ -306,15 +306,34 @@ def write_messages(directory: Path, messages: Iterator[tuple[bytes, float]]) -> 
     return count
 
 
-def fill(server: Any, composer: Composer, total: int) -> dict[str, int]:
-    inbox = round(total * INBOX_SHARE)
+def composer_for(seed: int, contacts: int) -> tuple[list[Person], Composer]:
+    """The contacts and the message composer of a seed: the same in every process."""
+    _, helpers = servers_module()
+    rng = random.Random(seed)
+    people = make_people(rng, contacts, "c")
+    composer = Composer(
+        rng,
+        me=(helpers.ME, helpers.ME_ALIAS),
+        contacts=people,
+        strangers=make_people(rng, 5000, "s"),
+        lists=[f"{word}-list" for word in WORDS],
+    )
+    return people, composer
+
+
+def fill_child(spec: dict[str, Any]) -> tuple[dict[str, int], int]:
+    """In a child process: the messages written into the Maildir; (counts, fetched bytes)."""
+    _, composer = composer_for(spec["seed"], spec["contacts"])
+    maildir = Path(spec["maildir"])
+    directories = {"INBOX": maildir, "Sent": maildir / ".Sent"}
+    inbox = round(spec["messages"] * INBOX_SHARE)
     counts = {}
     for folder, count, make in (
         ("INBOX", inbox, composer.inbox),
-        ("Sent", total - inbox, composer.sent),
+        ("Sent", spec["messages"] - inbox, composer.sent),
     ):
-        counts[folder] = write_messages(folder_dir(server, folder), (make() for _ in range(count)))
-    return counts
+        counts[folder] = write_messages(directories[folder], (make() for _ in range(count)))
+    return counts, composer.fetched_bytes
 
 
 # --- the raw fetch (runs in a child process) ------------------------------------------------
@@ -407,30 +426,39 @@ def _imap_children(master: int) -> list[int]:
     return found
 
 
+# Started fresh (python -S: no site packages, a few MB), it forks and execs the measured
+# command and reports that child's rusage: Linux keeps a process's high-water RSS across
+# exec, so a command forked straight from this script would count this script's memory too.
+RUSAGE_WRAPPER = """
+import json, os, sys
+out, command = sys.argv[1], sys.argv[2:]
+pid = os.fork()
+if pid == 0:
+    os.execv(command[0], command)
+_, status, usage = os.wait4(pid, 0)
+with open(out, "w") as handle:
+    json.dump([status, usage.ru_utime + usage.ru_stime, usage.ru_maxrss], handle)
+"""
+
+
 def run_child(label: str, command: list[str], server: Any, stderr: Path) -> Run:
-    """Run `command`, reap it with wait4 so CPU and peak RSS are the child's own."""
+    """Run `command` and reap it with wait4 (through RUSAGE_WRAPPER), so CPU and peak RSS
+    are the command's own."""
     before = master_cpu(server)
+    usage_file = stderr.with_name(stderr.name + ".rusage")
+    wrapped = [sys.executable, "-S", "-c", RUSAGE_WRAPPER, str(usage_file), *command]
     with stderr.open("ab") as err:
         started = time.perf_counter()
-        proc = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=err)
-        _pid, status, usage = os.wait4(proc.pid, 0)
+        proc = subprocess.run(wrapped, stdout=subprocess.PIPE, stderr=err, check=False)
         wall = time.perf_counter() - started
-    proc.returncode = os.waitstatus_to_exitcode(status)
-    assert proc.stdout is not None
-    out = proc.stdout.read().decode()
-    proc.stdout.close()
-    if proc.returncode != 0:
-        raise RuntimeError(f"{label} exited {proc.returncode}; see {stderr}\n{out}")
+    status, cpu, max_rss = json.loads(usage_file.read_text())
+    code = os.waitstatus_to_exitcode(status)
+    out = proc.stdout.decode()
+    if code != 0:
+        raise RuntimeError(f"{label} exited {code}; see {stderr}\n{out}")
     after = master_cpu(server)
     server_cpu = after - before if before is not None and after is not None else None
-    return Run(
-        label,
-        wall,
-        usage.ru_utime + usage.ru_stime,
-        usage.ru_maxrss / 1024,
-        server_cpu,
-        out,
-    )
+    return Run(label, wall, cpu, max_rss / 1024, server_cpu, out)
 
 
 def environment(servers: Any) -> str:
@@ -660,35 +688,39 @@ def main(argv: list[str] | None = None) -> int:
         help="skip the in-process per-stage timing",
     )
     parser.add_argument("--raw-child", metavar="JSON", help=argparse.SUPPRESS)
+    parser.add_argument("--fill-child", metavar="JSON", help=argparse.SUPPRESS)
     args = parser.parse_args(argv)
     if args.raw_child:
         print(json.dumps(raw_fetch(json.loads(args.raw_child))))
         return 0
+    if args.fill_child:
+        print(json.dumps(fill_child(json.loads(args.fill_child))))
+        return 0
 
     from kithkin.parsers.headers import HEADER_FIELDS
 
-    servers, helpers = servers_module()
+    servers, _helpers = servers_module()
     if not servers.dovecot_available():
         print("bench_sync: skipped, Dovecot is not installed (apt-get install dovecot-imapd)")
         return 0
-    rng = random.Random(args.seed)
-    contacts = make_people(rng, args.contacts, "c")
-    composer = Composer(
-        rng,
-        me=(helpers.ME, helpers.ME_ALIAS),
-        contacts=contacts,
-        strangers=make_people(rng, 5000, "s"),
-        lists=[f"{word}-list" for word in WORDS],
-    )
+    contacts, _ = composer_for(args.seed, args.contacts)
     print(environment(servers))
     with servers.DovecotServer() as server, tempfile.TemporaryDirectory() as tmp:
         workdir = Path(tmp)
         create_mailboxes(server)
         started = time.perf_counter()
-        counts = fill(server, composer, args.messages)
+        # Written by a child: memory this process held before a fork counts in the peak RSS
+        # of every child measured after it (Linux keeps the high-water mark across exec).
+        fill_spec = {"seed": args.seed, "contacts": args.contacts, "messages": args.messages,
+                     "maildir": str(server.maildir)}  # fmt: skip
+        filled = subprocess.run(
+            [sys.executable, __file__, "--fill-child", json.dumps(fill_spec)],
+            capture_output=True, text=True, check=True,
+        )  # fmt: skip
+        counts, fetched_bytes = json.loads(filled.stdout)
         print(
             f"wrote {counts} messages in {time.perf_counter() - started:.1f} s; fetched header "
-            f"fields average {composer.fetched_bytes / args.messages:.0f} bytes; "
+            f"fields average {fetched_bytes / args.messages:.0f} bytes; "
             f"{args.contacts} contacts"
         )
         vcf = workdir / "contacts.vcf"
