@@ -2,6 +2,9 @@
 PYTHON ?= python3
 VENV ?= .venv
 BIN := $(VENV)/bin
+# mypy cannot follow setuptools' package-dir mapping (daemon/ installs as kithkin.daemon), so it
+# reads the packages through symlinks under their real names; [tool.mypy] points it there.
+MYPY_SRC := .mypy-src/kithkin
 
 .PHONY: demo test lint format bench clean
 
@@ -25,9 +28,14 @@ demo: $(VENV)/.installed-demo
 test: $(VENV)/.installed-test lint
 	$(BIN)/pytest
 
-lint: $(VENV)/.installed-test
+lint: $(VENV)/.installed-test | $(MYPY_SRC)/daemon $(MYPY_SRC)/parsers
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+$(MYPY_SRC)/daemon $(MYPY_SRC)/parsers:
+	mkdir -p $(MYPY_SRC)
+	ln -sfn ../../$(@F) $@
 
 format: $(VENV)/.installed-test
 	$(BIN)/ruff format .
@@ -38,4 +46,4 @@ bench: $(VENV)/.installed-test
 	for script in tests/bench/bench_*.py; do $(BIN)/python $$script || exit 1; done
 
 clean:
-	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache
+	rm -rf $(VENV) build *.egg-info .pytest_cache .ruff_cache .mypy_cache .mypy-src

@@ -16,7 +16,7 @@ import re
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
 
-from .addresses import normalise_domain
+from kithkin.parsers.addresses import normalise_domain
 
 FIELD_NAME = "authentication-results"
 MAX_FIELDS = 50

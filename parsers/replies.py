@@ -46,7 +46,7 @@ class Command:
 
 def reply_text(raw: bytes) -> str:
     """The text the owner typed: the text/plain part, else the HTML part reduced to text."""
-    import mailparser  # type: ignore[import-untyped]
+    import mailparser
 
     try:
         mail = mailparser.parse_from_bytes(raw)

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 
 import click
@@ -189,7 +190,7 @@ def forget(app: App, name: str, yes: bool) -> None:
     """Delete a contact and every interaction logged with them."""
     contact = book.resolve_contact(app.store, name)
     shown = sanitised(contact.name)
-    if not yes and click.get_text_stream("stdin").isatty():
+    if not yes and sys.stdin.isatty():
         click.confirm(f"Forget {shown} and everything logged with them?", abort=True)
     removed = book.forget(app.store, contact)
     click.echo(f"Forgot {shown} and {removed} logged interaction(s).")

@@ -7,7 +7,7 @@ from __future__ import annotations
 
 import dataclasses
 import json
-from typing import Any
+from typing import Any, TypeVar, cast
 
 import click
 
@@ -15,22 +15,27 @@ from kithkin.daemon.app import App
 from kithkin.parsers.text import clean_line
 
 pass_app = click.make_pass_decorator(App)
+T = TypeVar("T")
 
 
-def sanitised(value: Any) -> Any:
+def sanitised(value: T) -> T:
     """A copy of `value` with every string in it through `clean_line`: safe to print. Walks
     dicts (keys too), lists, tuples and dataclass instances; anything else is kept as it is."""
+    return cast(T, _sanitised(value))
+
+
+def _sanitised(value: object) -> object:
     if isinstance(value, str):
         return clean_line(value)
     if isinstance(value, dict):
-        return {sanitised(key): sanitised(item) for key, item in value.items()}
+        return {_sanitised(key): _sanitised(item) for key, item in value.items()}
     if isinstance(value, list):
-        return [sanitised(item) for item in value]
+        return [_sanitised(item) for item in value]
     if isinstance(value, tuple):
-        return tuple(sanitised(item) for item in value)
+        return tuple(_sanitised(item) for item in value)
     if dataclasses.is_dataclass(value) and not isinstance(value, type):
         fields = dataclasses.fields(value)
-        changes = {f.name: sanitised(getattr(value, f.name)) for f in fields if f.init}
+        changes = {f.name: _sanitised(getattr(value, f.name)) for f in fields if f.init}
         return dataclasses.replace(value, **changes)
     return value
 

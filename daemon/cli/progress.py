@@ -4,17 +4,21 @@ or a pipe."""
 from __future__ import annotations
 
 import sys
+from typing import TYPE_CHECKING
 
 import click
 
 from kithkin.parsers.text import clean_line
+
+if TYPE_CHECKING:
+    from click._termui_impl import ProgressBar  # click.progressbar()'s type, named nowhere public
 
 
 class TerminalProgress:
     """A progress bar per folder, with counts, for a person watching a terminal."""
 
     def __init__(self) -> None:
-        self.bar = None
+        self.bar: ProgressBar[int] | None = None
         self.logged = 0
 
     def folder(self, name: str, total: int) -> None:

@@ -60,21 +60,21 @@ def print_report(result: Report) -> None:
             click.echo(f"      {item.cadence.why()}")
     if result.awaiting_reply:
         click.echo("\nWaiting for your reply:")
-        for item in result.awaiting_reply:
-            subject = f': "{item.subject}"' if item.subject else ""
-            click.echo(f"  {item.contact.name}: {item.days_waiting} days{subject}")
+        for waiting in result.awaiting_reply:
+            subject = f': "{waiting.subject}"' if waiting.subject else ""
+            click.echo(f"  {waiting.contact.name}: {waiting.days_waiting} days{subject}")
     if result.one_sided:
         click.echo("\nNot answering:")
-        for item in result.one_sided:
+        for quiet in result.one_sided:
             click.echo(
-                f"  {item.contact.name}: your last {item.unanswered} messages since "
-                f"{item.first_unanswered[:10]} got no reply"
+                f"  {quiet.contact.name}: your last {quiet.unanswered} messages since "
+                f"{quiet.first_unanswered[:10]} got no reply"
             )
     if result.birthdays:
         click.echo("\nBirthdays:")
-        for item in result.birthdays:
-            turning = f", turns {item.turning}" if item.turning else ""
-            click.echo(f"  {item.contact.name}: {item.on:%a %d %b}{turning}")
+        for birthday in result.birthdays:
+            turning = f", turns {birthday.turning}" if birthday.turning else ""
+            click.echo(f"  {birthday.contact.name}: {birthday.on:%a %d %b}{turning}")
     if result.never_in_touch:
         names = ", ".join(contact.name for contact in result.never_in_touch)
         click.echo(f"\nNothing logged yet with: {names}")
@@ -112,7 +112,7 @@ def summary(app: App, preview_dir: Path | None, send: bool, as_of: str | None) -
     rendered, _extras = weekly.prepare(app.store, app.config, day, new_token())
     message = build_message(rendered, owner=app.config.summary_recipient(), now=app.clock())
     assert preview_dir is not None
-    files = {
+    files: dict[str, str | bytes] = {
         "summary.txt": rendered.text,
         "summary.html": rendered.html,
         "summary.eml": message.as_bytes(policy=policy.SMTP),

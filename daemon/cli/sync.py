@@ -15,7 +15,7 @@ from kithkin.daemon.cli.progress import LineProgress, TerminalProgress
 from kithkin.daemon.mail.credentials import get_secret
 from kithkin.daemon.mail.session import ImapSession
 from kithkin.daemon.steering.policy import reply_policy
-from kithkin.daemon.sync import Sync, SyncReport
+from kithkin.daemon.sync import Progress, Sync, SyncReport
 from kithkin.parsers.text import clean_line
 
 
@@ -30,7 +30,11 @@ def open_mailbox(app: App) -> Iterator[ImapSession]:
 
 
 def run_sync(
-    app: App, *, backfill_all: bool = False, retry_set_aside: bool = False, progress=None
+    app: App,
+    *,
+    backfill_all: bool = False,
+    retry_set_aside: bool = False,
+    progress: Progress | None = None,
 ) -> SyncReport:
     store = app.store
     with open_mailbox(app) as mailbox:
@@ -74,6 +78,7 @@ def sync(app: App, backfill: bool, retry_skipped: bool, quiet: bool) -> None:
     stops the mail after it: it is set aside by folder and number, listed by `kithkin
     status`, and read again with --retry-skipped.
     """
+    progress: TerminalProgress | LineProgress | None
     if quiet:
         progress = None
     elif sys.stderr.isatty():

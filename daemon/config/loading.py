@@ -14,7 +14,7 @@ import shlex
 import tomllib
 from dataclasses import replace
 from pathlib import Path
-from typing import Any
+from typing import Any, Literal, TypeVar, overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from kithkin.daemon.config.model import (
@@ -33,6 +33,9 @@ from kithkin.daemon.core.dates import parse_duration
 from kithkin.daemon.core.timing import WEEKDAYS
 from kithkin.daemon.errors import ConfigError, KithkinError
 from kithkin.parsers.addresses import normalise_address
+
+_T = TypeVar("_T")
+_U = TypeVar("_U")
 
 
 def load_config(path: Path | None = None) -> Config:
@@ -74,7 +77,31 @@ class _Reader:
             raise self.error(name, "must be a table, like [" + name + "]")
         return _Reader(value, self.source, prefix=f"[{name}] ")
 
-    def take(self, key: str, kind: type | tuple[type, ...], default: Any = None, *, required=False):
+    @overload
+    def take(self, key: str, kind: type[_T], default: _T, *, required: bool = False) -> _T: ...
+    @overload
+    def take(
+        self, key: str, kind: type[_T], default: None = None, *, required: Literal[True]
+    ) -> _T: ...
+    @overload
+    def take(
+        self, key: str, kind: type[_T], default: None = None, *, required: bool = False
+    ) -> _T | None: ...
+    @overload
+    def take(self, key: str, kind: tuple[type[_T], type[_U]], default: _T | _U) -> _T | _U: ...
+    @overload
+    def take(
+        self, key: str, kind: tuple[type[_T], type[_U]], default: None = None
+    ) -> _T | _U | None: ...
+    def take(
+        self,
+        key: str,
+        kind: type | tuple[type, ...],
+        default: object = None,
+        *,
+        required: bool = False,
+    ) -> object:
+        """The value of `key`, which must be of type `kind` (or one of them), else `default`."""
         if key not in self.table:
             if required:
                 raise self.error(key, "is missing")
@@ -157,7 +184,15 @@ def _build(root: _Reader) -> Config:
     )
 
 
-def _server(root: _Reader, name: str, default_ports: dict[str, int]) -> Any:
+@overload
+def _server(
+    root: _Reader, name: Literal["imap"], default_ports: dict[str, int]
+) -> ImapConfig | None: ...
+@overload
+def _server(
+    root: _Reader, name: Literal["smtp"], default_ports: dict[str, int]
+) -> ServerConfig | None: ...
+def _server(root: _Reader, name: str, default_ports: dict[str, int]) -> ServerConfig | None:
     section = root.section(name)
     if section is None:
         return None

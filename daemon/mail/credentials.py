@@ -38,7 +38,7 @@ def get_secret(server: ServerConfig, env: Mapping[str, str] | None = None) -> st
     else:
         tried.append("$CREDENTIALS_DIRECTORY (not set)")
     if server.password_command:
-        return _from_command(server)
+        return _from_command(server, server.password_command)
     tried.append("password_command (not configured)")
     secret, note = _from_keyring(server)
     if secret is not None:
@@ -64,9 +64,9 @@ def _from_credentials_directory(path: Path) -> str | None:
     return _strip_newline(text)
 
 
-def _from_command(server: ServerConfig) -> str:
-    program = server.password_command[0]
-    result = _run_password_command(server.password_command)
+def _from_command(server: ServerConfig, command: tuple[str, ...]) -> str:
+    program = command[0]
+    result = _run_password_command(command)
     if isinstance(result, str):
         raise CredentialError(f"{server.kind} password_command: {program}{result}")
     # Its stderr is not shown: a password manager may echo what it was asked for.

@@ -33,9 +33,10 @@ class FetchedHeader:
         value = self.internaldate_value
         if isinstance(value, bytes):
             try:
-                return parse_to_datetime(value, normalise=False)
+                parsed: datetime = parse_to_datetime(value, normalise=False)
             except MALFORMED:
                 return None
+            return parsed
         return value
 
 

@@ -24,6 +24,7 @@ import time
 from collections.abc import Callable
 from datetime import datetime, timedelta, tzinfo
 from types import FrameType
+from typing import Any, TypeAlias
 
 import jinja2
 
@@ -48,6 +49,8 @@ log = logging.getLogger("kithkin.service")
 SUMMARY_CHECK_SECONDS = 60
 READY_RETRY_SECONDS = 1.0  # while systemd's full socket has not taken READY=1
 STARTED_KEY = "service.started_at"
+# What signal.signal() takes and returns (typeshed's private signal._HANDLER).
+SignalHandler: TypeAlias = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None
 
 
 class Service:
@@ -139,8 +142,8 @@ class Service:
         self.timetable.every(self.config.daemon.poll_interval, self.poll)
         self.timetable.every(SUMMARY_CHECK_SECONDS, self.summary_if_due)
 
-    def _install_signals(self) -> dict[int, object]:
-        previous = {}
+    def _install_signals(self) -> dict[signal.Signals, SignalHandler]:
+        previous: dict[signal.Signals, SignalHandler] = {}
         for signum, handler in (
             (signal.SIGTERM, self._on_stop),
             (signal.SIGINT, self._on_stop),
@@ -149,9 +152,9 @@ class Service:
             previous[signum] = signal.signal(signum, handler)
         return previous
 
-    def _restore_signals(self, previous: dict[int, object]) -> None:
+    def _restore_signals(self, previous: dict[signal.Signals, SignalHandler]) -> None:
         for signum, handler in previous.items():
-            signal.signal(signum, handler)  # type: ignore[arg-type]
+            signal.signal(signum, handler)
 
     def _on_stop(self, signum: int, frame: FrameType | None) -> None:
         self.stopping = True

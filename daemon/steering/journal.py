@@ -40,7 +40,8 @@ def shown_reply(store: Store, record: dict[str, Any]) -> dict[str, Any]:
 
 
 def _describe(store: Store, item: dict[str, Any], contacts: dict[int, Contact]) -> str:
-    contact = contacts.get(item.get("contact_id"))
+    contact_id = item.get("contact_id")
+    contact = contacts.get(contact_id) if contact_id is not None else None
     if contact is None:
         return FORGOTTEN
     name, action = contact.name, item.get("action")

@@ -51,7 +51,8 @@ class Interactions(Subject):
     ) -> list[dict[str, Any]]:
         """Newest first; one person's or everyone's; none after the day `until`."""
         bound = day_bound(day_number(until)) if until else "9999"
-        where, params = "WHERE i.date < ?", [bound]
+        where = "WHERE i.date < ?"
+        params: list[str | int] = [bound]
         if contact_id:
             where, params = where + " AND i.contact_id = ?", [bound, contact_id]
         limit_sql = f"LIMIT {int(limit)}" if limit > 0 else ""

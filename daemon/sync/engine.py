@@ -24,7 +24,6 @@ import logging
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, tzinfo
-from typing import Any
 
 from kithkin.daemon.core.dates import utc_iso
 from kithkin.daemon.core.records import FolderState, Interaction
@@ -332,6 +331,6 @@ class Sync:
             self._process(batch, state, report, mode="backfill")
 
 
-def _chunks(items: list[Any], size: int) -> Iterator[list[Any]]:
+def _chunks(items: list[int], size: int) -> Iterator[list[int]]:
     for start in range(0, len(items), size):
         yield items[start : start + size]

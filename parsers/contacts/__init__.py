@@ -4,10 +4,16 @@
 `csvfile` read one format each; `records` holds what they return and share.
 """
 
-from .csvfile import parse_csv
-from .records import MAX_NAME, ContactRecord, Problem, name_too_long, normalise_birthday
-from .sniff import read_contact_file
-from .vcard import looks_like_vcard, parse_vcards
+from kithkin.parsers.contacts.csvfile import parse_csv
+from kithkin.parsers.contacts.records import (
+    MAX_NAME,
+    ContactRecord,
+    Problem,
+    name_too_long,
+    normalise_birthday,
+)
+from kithkin.parsers.contacts.sniff import read_contact_file
+from kithkin.parsers.contacts.vcard import looks_like_vcard, parse_vcards
 
 __all__ = [
     "MAX_NAME",

@@ -13,9 +13,15 @@ import re
 from collections.abc import Iterator
 from dataclasses import dataclass
 
-from ..addresses import normalise_address
-from ..text import clean_line
-from .records import ContactRecord, Problem, first_line, normalise_birthday, preview
+from kithkin.parsers.addresses import normalise_address
+from kithkin.parsers.contacts.records import (
+    ContactRecord,
+    Problem,
+    first_line,
+    normalise_birthday,
+    preview,
+)
+from kithkin.parsers.text import clean_line
 
 _DELIMITERS = (",", ";", "\t")
 _HEADER_NOISE = re.compile(r"[\s_\-]+")

@@ -6,10 +6,10 @@ on. Which reader runs is decided by the content, not the file name.
 
 from __future__ import annotations
 
-from ..text import decode_file
-from .csvfile import parse_csv
-from .records import MAX_NAME, ContactRecord, Problem, name_too_long
-from .vcard import looks_like_vcard, parse_vcards
+from kithkin.parsers.contacts.csvfile import parse_csv
+from kithkin.parsers.contacts.records import MAX_NAME, ContactRecord, Problem, name_too_long
+from kithkin.parsers.contacts.vcard import looks_like_vcard, parse_vcards
+from kithkin.parsers.text import decode_file
 
 
 def read_contact_file(data: bytes) -> tuple[list[ContactRecord], list[Problem]]:

@@ -12,9 +12,16 @@ import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
-from ..addresses import normalise_address
-from ..text import clean_line, decode_bytes
-from .records import LINE_BREAK, ContactRecord, Problem, first_line, normalise_birthday, preview
+from kithkin.parsers.addresses import normalise_address
+from kithkin.parsers.contacts.records import (
+    LINE_BREAK,
+    ContactRecord,
+    Problem,
+    first_line,
+    normalise_birthday,
+    preview,
+)
+from kithkin.parsers.text import clean_line, decode_bytes
 
 _QP_ESCAPES = re.compile(r"(?:=[0-9A-Fa-f]{2})+")
 _BARE_ENCODINGS = frozenset({"QUOTED-PRINTABLE", "BASE64", "B", "8BIT", "7BIT"})

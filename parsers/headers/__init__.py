@@ -26,11 +26,11 @@ Each step is written by hand, and each module says why:
 field, ids of a References), so a 1 MB header block parses in 2-70 ms whatever its shape.
 """
 
-from .address_list import Address, parse_address_list
-from .dates import parse_date
-from .encoded_words import decode_words
-from .facts import HeaderBlock, MessageFacts, parse_headers, read_block
-from .fields import HEADER_FIELDS
+from kithkin.parsers.headers.address_list import Address, parse_address_list
+from kithkin.parsers.headers.dates import parse_date
+from kithkin.parsers.headers.encoded_words import decode_words
+from kithkin.parsers.headers.facts import HeaderBlock, MessageFacts, parse_headers, read_block
+from kithkin.parsers.headers.fields import HEADER_FIELDS
 
 __all__ = [
     "HEADER_FIELDS",

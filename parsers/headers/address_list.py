@@ -15,9 +15,9 @@ import re
 from dataclasses import dataclass
 from functools import lru_cache
 
-from ..addresses import normalise_address
-from ..text import clean_line
-from .encoded_words import display_text
+from kithkin.parsers.addresses import normalise_address
+from kithkin.parsers.headers.encoded_words import display_text
+from kithkin.parsers.text import clean_line
 
 MAX_ADDRESSES = 1000  # kept per address field
 _MAX_ADDRESS_LENGTH = 512  # characters; longer entries are dropped as garbage

@@ -11,7 +11,7 @@ from __future__ import annotations
 import binascii
 import re
 
-from ..text import clean_line, decode_bytes
+from kithkin.parsers.text import clean_line, decode_bytes
 
 _ENCODED_WORD = re.compile(r"=\?([^?\s*]*)(?:\*[^?\s]*)?\?([QqBb])\?([^?\s]*)\?=")
 _NOT_BASE64 = re.compile(rb"[^A-Za-z0-9+/]")

@@ -13,12 +13,12 @@ import re
 from dataclasses import dataclass
 from datetime import datetime
 
-from ..text import clean_line
-from . import message_ids
-from .address_list import MAX_ADDRESSES, Address, read_addresses
-from .dates import as_utc, choose_date
-from .encoded_words import display_text
-from .fields import MAX_ADDRESS_BYTES, split_fields
+from kithkin.parsers.headers import message_ids
+from kithkin.parsers.headers.address_list import MAX_ADDRESSES, Address, read_addresses
+from kithkin.parsers.headers.dates import as_utc, choose_date
+from kithkin.parsers.headers.encoded_words import display_text
+from kithkin.parsers.headers.fields import MAX_ADDRESS_BYTES, split_fields
+from kithkin.parsers.text import clean_line
 
 
 @dataclass(frozen=True, slots=True)

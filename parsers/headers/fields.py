@@ -18,7 +18,7 @@ import re
 from functools import lru_cache
 from typing import AnyStr
 
-from ..text import charset_codec, decode_bytes
+from kithkin.parsers.text import charset_codec, decode_bytes
 
 HEADER_FIELDS: tuple[str, ...] = (
     "FROM",

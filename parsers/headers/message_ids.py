@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 
-from ..text import clean_line
+from kithkin.parsers.text import clean_line
 
 _MAX_REFERENCES = 50  # References keeps its first id plus this many from the end
 _MAX_IN_REPLY_TO = 50
