@@ -10,7 +10,7 @@ import click
 from kithkin.daemon import book
 from kithkin.daemon.app import App
 from kithkin.daemon.cli.output import pass_app, print_json, sanitised
-from kithkin.daemon.core.dates import parse_birthday, parse_date, parse_days
+from kithkin.daemon.core.dates import parse_birthday, parse_date, parse_days, parse_lead
 from kithkin.daemon.core.records import Contact
 from kithkin.daemon.errors import UsageError
 from kithkin.parsers.text import clean_line
@@ -119,6 +119,9 @@ def describe(contact: Contact) -> str:
         parts.append("tags: " + ", ".join(contact.tags))
     if contact.birthday:
         parts.append(f"birthday {contact.birthday}")
+    if contact.remind_days is not None:
+        ahead = f"{contact.remind_days}d before" if contact.remind_days else "on the day"
+        parts.append(f"remind {ahead}")
     if contact.muted:
         parts.append("muted")
     elif contact.snoozed_until:
@@ -137,6 +140,13 @@ def describe(contact: Contact) -> str:
 @click.option("--untag", "untags", multiple=True, metavar="TAG", help="Remove a tag.")
 @click.option("--birthday", metavar="DATE", help="YYYY-MM-DD or --MM-DD.")
 @click.option("--no-birthday", is_flag=True, help="Remove the birthday.")
+@click.option(
+    "--remind",
+    metavar="DURATION",
+    help="How long before their birthday the summary mentions it: 3d, 2w; 0d for the week of "
+    "it only (default: [analysis] birthday_days).",
+)
+@click.option("--no-remind", is_flag=True, help="Back to [analysis] birthday_days.")
 @pass_app
 def edit(
     app: App,
@@ -150,14 +160,17 @@ def edit(
     untags: tuple[str, ...],
     birthday: str | None,
     no_birthday: bool,
+    remind: str | None,
+    no_remind: bool,
 ) -> None:
     """Change a contact. NAME is a name, an unambiguous prefix, or one of their addresses.
 
     \b
     Example:
       kithkin contacts edit ada --add-email ada@work.example --every 3w
+      kithkin contacts edit ada --remind 3d
     """
-    if every and no_every or birthday and no_birthday:
+    if every and no_every or birthday and no_birthday or remind and no_remind:
         raise UsageError("give a value or its --no- option, not both")
     contact = book.resolve_contact(app.store, name)
     # An older version may have stored an address uncleaned; it can still be removed.
@@ -176,6 +189,7 @@ def edit(
             add_tags=book.clean_tags(tags),
             remove_tags=book.clean_tags(untags),
             birthday=None if no_birthday else parse_birthday(birthday) if birthday else False,
+            remind_days=None if no_remind else parse_lead(remind) if remind else False,
             now=app.clock(),
         )
     updated = sanitised(app.store.contacts.get(contact.id))

@@ -35,6 +35,20 @@ def parse_days(text: str) -> int:
     return max(1, round(parse_duration(text).total_seconds() / 86400))
 
 
+MAX_LEAD_DAYS = 366
+
+
+def parse_lead(text: str) -> int:
+    """How long before a day to be reminded of it: `3d`, `2w`; `0d` (or `0`) is the day
+    itself. At most a year."""
+    if str(text).strip().lower() in ("0", "0d"):
+        return 0
+    days = parse_days(text)
+    if days > MAX_LEAD_DAYS:
+        raise UsageError(f"too long before: {text!r} (at most a year)")
+    return days
+
+
 def parse_date(text: str) -> date:
     """YYYY-MM-DD, between 1970 and 9999 (stored dates must sort as text)."""
     try:

@@ -18,15 +18,19 @@ class Contact:
     birthday: str | None = None
     snoozed_until: str | None = None
     muted: bool = False
+    remind_days: int | None = None  # how long before their birthday; None: [analysis] default
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        shown: dict[str, Any] = {
             "name": self.name,
             "emails": list(self.emails),
             "every_days": self.every_days,
             "tags": list(self.tags),
             "birthday": self.birthday,
         }
+        if self.remind_days is not None:
+            shown["remind_days"] = self.remind_days
+        return shown
 
 
 @dataclass(frozen=True)

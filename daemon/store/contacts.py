@@ -27,6 +27,7 @@ class Contacts(Subject):
     def _select(self, where: str, params: list[Any]) -> list[Contact]:
         rows = self.db.execute(
             f"""SELECT c.id, c.name, c.every_days, c.birthday, c.snoozed_until, c.muted,
+                   c.remind_days,
                    (SELECT json_group_array(address) FROM
                       (SELECT address FROM addresses WHERE contact_id = c.id ORDER BY rowid)),
                    (SELECT json_group_array(tag) FROM
@@ -42,8 +43,9 @@ class Contacts(Subject):
                 birthday=row[3],
                 snoozed_until=row[4],
                 muted=bool(row[5]),
-                emails=tuple(json.loads(row[6])),
-                tags=tuple(json.loads(row[7])),
+                remind_days=row[6],
+                emails=tuple(json.loads(row[7])),
+                tags=tuple(json.loads(row[8])),
             )
             for row in rows
         ]
@@ -92,6 +94,7 @@ class Contacts(Subject):
         add_tags: Iterable[str] = (),
         remove_tags: Iterable[str] = (),
         birthday: str | None | bool = False,
+        remind_days: int | None | bool = False,
         now: datetime,
     ) -> None:
         """Change one contact; `False` means "leave as is" for the nullable fields."""
@@ -106,6 +109,10 @@ class Contacts(Subject):
             )
         if birthday is not False:
             self.db.execute("UPDATE contacts SET birthday = ? WHERE id = ?", [birthday, contact_id])
+        if remind_days is not False:
+            self.db.execute(
+                "UPDATE contacts SET remind_days = ? WHERE id = ?", [remind_days, contact_id]
+            )
         for address in remove_emails:
             self.db.execute(
                 "DELETE FROM addresses WHERE address = ? AND contact_id = ?", [address, contact_id]

@@ -178,6 +178,17 @@ def _was_ignored(results: str) -> bool:
         return False
 
 
+@migrations(name="0007_birthday_reminders")
+def _0007(db: Database) -> None:
+    """How many days before a person's birthday to mention it (`contacts edit --remind`);
+    NULL: `[analysis] birthday_days`."""
+    _run(
+        db,
+        "ALTER TABLE contacts ADD COLUMN remind_days INTEGER "
+        "CHECK (remind_days IS NULL OR remind_days BETWEEN 0 AND 366)",
+    )
+
+
 def migration_names() -> list[str]:
     """Every migration this code knows, in order (all are pending on an empty database)."""
     return [migration.name for migration in migrations.pending(Database(memory=True))]
