@@ -74,8 +74,9 @@ def test_smtp_delivery_lands_in_the_inbox_and_is_never_logged(smtp_server, dovec
     assert "Bcc" not in message and "victim" not in str(message["Subject"])
     assert message.get_content_type() == "multipart/alternative"
     text = message.get_body(("plain",)).get_content()
-    assert "Ada Lovelace: last in touch 3 months ago" in text
-    assert "Last subject: hi Bcc: victim@evil.example" in text  # shown, on one line
+    assert "Reply to Ada Lovelace <ada@example.org>" in text  # one entry: reply comes first
+    # the subject shown, on one line
+    assert "Waiting for your reply for 3 months: \u201chi Bcc: victim@evil.example\u201d" in text
     html = message.get_body(("html",)).get_content()
     assert "mailto:ada@example.org" in html
     before = run_cli("--config", str(config), "interactions", "--json").stdout
@@ -112,7 +113,7 @@ def test_imap_delivery_appends_unread_into_inbox(dovecot, tmp_path, run_cli) -> 
     assert result.exit_code == 0, result.output
     ((message, flags),) = inbox_summaries(dovecot)
     assert flags - {"\\Recent"} == set()  # unread, unflagged
-    assert message["Subject"] == "Kithkin: 1 person to write to, 1 waiting for your reply"
+    assert message["Subject"] == "Kithkin: 1 waiting for your reply"  # Ada, once
 
 
 def test_imap_append_of_the_same_summary_stores_it_once(imap_server, tmp_path) -> None:

@@ -138,7 +138,11 @@ def test_notes_and_the_page_per_person(cli) -> None:
     assert page["cadence"]["days_with_contact"] == 6
     assert page["cadence"]["weighted_exchanges"] == pytest.approx(5.1, abs=0.05)
     assert (page["cadence"]["source"], page["cadence"]["days"]) == ("learned", 7)
-    assert page["cadence"]["why"] == "learned: usually every 7 days, from 5 exchanges since 2026-10"
+    assert page["cadence"]["overdue_days"] == 11  # gaps of 7, 7, 7 and 9 days
+    assert page["cadence"]["why"] == (
+        "usually every 7 days, fading after 11 days without contact (learned from 4 gaps "
+        "since 2026-10)"
+    )
     assert page["last_interaction"] == {"date": "2026-11-02T12:00:00Z", "days_ago": 21,
                                         "kind": "call", "direction": None}  # fmt: skip
     assert page["recent_subjects"][:2] == ["to forty people", "topic 3"]
@@ -148,7 +152,7 @@ def test_notes_and_the_page_per_person(cli) -> None:
         {"date": "2026-09-01", "text": "kids: Ada and Tom"},
     ]
     text = cli("show", "Ada Lovelace", "--as-of", AS_OF).stdout
-    assert "cadence:   learned: usually every 7 days" in text
+    assert "cadence:   usually every 7 days, fading after 11 days" in text
     assert "6 days with contact in two years count as 5.1" in text
     assert "last:      3 weeks ago, a call" in text
     assert "note 2026-11-01: new job at the museum" in text
@@ -162,7 +166,7 @@ def test_the_summary_shows_the_why_line_and_latest_note(cli, tmp_path: Path) -> 
     out = tmp_path / "preview"
     assert cli("summary", "--preview", str(out), "--as-of", AS_OF).exit_code == 0
     text = (out / "summary.txt").read_text()
-    assert "set by you: every 14 days" in text
+    assert "You set every 14 days; it has been 53 days." in text
     assert "Note (2026-11-01): new job at the museum" in text
     assert "snooze NAME 3w" in text  # the reminder of the commands
     html = (out / "summary.html").read_text()

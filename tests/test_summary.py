@@ -21,6 +21,7 @@ from kithkin.daemon.core.findings import (
 )
 from kithkin.daemon.core.records import Contact
 from kithkin.daemon.steering.tokens import summary_message_id
+from kithkin.daemon.summary.extras import COMMANDS, SummaryExtras
 from kithkin.daemon.summary.render import (
     SUMMARY_HEADER,
     build_message,
@@ -91,18 +92,19 @@ def assert_no_tracking(html: str) -> None:
 
 def test_the_summary_lists_people_with_what_is_usual_and_a_way_to_write() -> None:
     summary = rendered()
-    assert summary.subject == "Kithkin: 10 people to write to, 1 waiting for your reply"
+    assert summary.subject == (
+        "Kithkin: 1 waiting for your reply, 11 people to write to, 1 birthday"
+    )  # 13 people, each counted once by what to do (10 fading, 1 not answering)
     text = summary.text
-    assert "Person 2: last in touch 8 weeks ago\n" in text
-    assert "learned: usually every 3 weeks, from 17 exchanges since 2025-03" in text
-    assert "Last subject: lunch?" in text
-    assert "Write: p2@example.org" in text
-    assert "...and 3 more (see `kithkin report`)." in text  # 10 fading, max_people = 7
-    assert "Person 8" not in text
-    assert 'Ada: 8 days, "Re: hi Bcc: victim@evil.example' in text
-    assert "Bob: your last 3 messages since 2026-10-01 got no reply" in text
-    assert "Cy: Monday 30 November (turns 36), in 7 days" in text
+    assert "\nWrite to Person 2 <p2@example.org>\n" in text
+    assert "    You are usually in touch every 3 weeks; it has been 8.\n" in text
+    assert "    Last subject: \u201clunch?\u201d\n" in text
+    assert "And 6 more: `kithkin report`." in text  # 13 people, max_people = 7
+    assert "Person 8" not in text and "Cy" not in text and "Bob" not in text
+    assert text.index("Reply to Ada") < text.index("Write to Eve")  # replies first
+    assert "    Waiting for your reply for 8 days: \u201cRe: hi Bcc: victim@evil.example" in text
     assert 'href="mailto:p2@example.org"' in summary.html
+    assert 'href="mailto:p20@example.org?subject=Re%3A%20hi%20Bcc' in summary.html
 
 
 def test_html_is_escaped_and_text_has_no_control_characters() -> None:
@@ -162,7 +164,7 @@ def test_the_owner_can_override_a_template(tmp_path: Path) -> None:
     (tmp_path / "summary.txt.j2").write_text("Custom: {{ fading | length }} fading\n")
     summary = rendered(template_dir=tmp_path)
     assert summary.text == "Custom: 7 fading\n"
-    assert "Fading: time to write" in summary.html  # not overridden: the shipped one
+    assert 'class="card"' in summary.html  # not overridden: the shipped one
 
 
 def test_the_default_user_template_directory_is_used(kithkin_home: Path) -> None:
@@ -205,3 +207,76 @@ def test_the_html_renders_in_chromium_light_and_dark(tmp_path: Path, report: Rep
     assert mean_brightness(light.png) > 200  # a light page...
     assert mean_brightness(dark.png) < 80  # ...and a dark one, both actually drawn
     assert distinct_colours(light.png) > 3 and distinct_colours(dark.png) > 3
+
+
+def busy_extras() -> SummaryExtras:
+    return SummaryExtras(
+        applied=["muted Bob", "snoozed Person 2 until 2026-12-14"],
+        not_understood=[
+            (
+                "snooze Ad 3w",
+                (
+                    "'Ad' matches several contacts: Ada Lovelace <ada@example.org>; "
+                    "Adam Smith <adam@example.org>; say more"
+                ),
+            )
+        ],
+        commands=list(COMMANDS),
+        notes={2: ("2026-11-01", "new job at the museum, and the kids started school " * 3)},
+        set_aside=3,
+    )  # fmt: skip
+
+
+@pytest.mark.parametrize("long", ["", "x" * 200], ids=["ordinary", "a 200-character word"])
+def test_the_text_part_reads_well_at_80_columns(long: str) -> None:
+    report = full_report()
+    if long:  # waiting for a reply: first in the list, with a long name, address and subject
+        someone = Contact(30, f"Someone {long}", (f"{long}@example.org",))
+        report.awaiting_reply.insert(0, Awaiting(someone, "2026-11-01T10:00:00Z", 22, long))
+    summary = rendered(report, extras=busy_extras())
+    if long:  # shown, broken over lines rather than cut
+        assert long in summary.text.replace("\n", "").replace(" ", "")
+    too_long = [line for line in summary.text.splitlines() if len(line) > 78]
+    assert not too_long, too_long
+    assert "new job at the museum" in summary.text  # wrapped, not cut
+    assert summary.text.count("Note (2026-11-01)") == 1
+
+
+def test_the_text_part_ends_with_a_signature_separator() -> None:
+    """RFC 3676 4.3: dash dash space on a line of its own; the footer comes after it."""
+    message = build_message(rendered(extras=busy_extras()), owner=OWNER, now=NOW)
+    parsed = message_from_bytes(message.as_bytes(policy=policy.SMTP), policy=policy.default)
+    text = parsed.get_body(("plain",)).get_content()
+    lines = text.splitlines()
+    assert lines.count("-- ") == 1
+    after = lines[lines.index("-- ") + 1 :]
+    assert after[-1] == "Sent by Kithkin on your own server, to you only. Nobody was tracked."
+    assert "3 messages could not be read; `kithkin status` lists them." in after
+    assert not any(line.rstrip() == "--" and line != "-- " for line in lines)
+
+
+def test_each_person_appears_once() -> None:
+    ada = contact(20, "Ada")
+    report = Report(
+        as_of=date(2026, 11, 23),
+        fading=[fading(20, "Ada")],
+        awaiting_reply=[Awaiting(ada, "2026-11-15T10:00:00Z", 8, "Can you help?")],
+        one_sided=[OneSided(ada, 3, "2026-10-01T10:00:00Z", "2026-11-01T10:00Z")],
+        birthdays=[Birthday(ada, "1990-11-30", date(2026, 11, 30), 7, 36)],
+    )
+    summary = rendered(report, extras=busy_extras())
+    assert summary.subject == "Kithkin: 1 waiting for your reply"
+    assert summary.text.count("Ada <p20@example.org>") == 1
+    assert summary.html.count('<h2 class="text"') == 2  # Ada's card and "From your last reply"
+    for words in ("Waiting for your reply for 8 days", "Birthday on Monday 30 November",
+                  "every 3 weeks", "Your last 3 messages"):  # fmt: skip
+        assert summary.text.count(words) == 1 and summary.html.count(words) == 1, words
+    for phrase in ("learned:", "weighted", "exchanges"):
+        assert phrase not in summary.text and phrase not in summary.html
+
+
+def test_the_reply_command_help_is_short() -> None:
+    text = rendered(extras=busy_extras()).text
+    help_lines = text.split("one command per line:\n")[1].split("\n\n")[0].splitlines()
+    assert [line.strip() for line in help_lines] == list(COMMANDS)
+    assert max(len(line) for line in help_lines) <= 30

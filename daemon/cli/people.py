@@ -10,7 +10,7 @@ import click
 from kithkin.daemon import book
 from kithkin.daemon.app import App
 from kithkin.daemon.cli.output import pass_app, print_json, sanitised
-from kithkin.daemon.core.analysis import WINDOW_DAYS, learn_cadence
+from kithkin.daemon.core.analysis import WINDOW_DAYS, cadence_for
 from kithkin.daemon.core.dates import day_number, parse_date
 from kithkin.daemon.core.records import Contact
 from kithkin.daemon.core.wording import ago
@@ -83,29 +83,28 @@ def note(app: App, name: str, text: tuple[str, ...], when: str | None) -> None:
 def person_page(app: App, contact: Contact, as_of: date) -> dict[str, Any]:
     store = app.store
     last_day = day_number(as_of)
-    stats = store.history.stats(last_day - WINDOW_DAYS, last_day)
-    cadence = learn_cadence(
-        contact, stats.get(contact.id), app.config.analysis.default_cadence_days
-    )
+    days = store.history.days(last_day - WINDOW_DAYS, last_day, [contact.id]).get(contact.id)
+    cadence = cadence_for(contact, days, last_day, app.config.analysis.default_cadence_days)
     latest = store.history.latest(last_day).get(contact.id)
     recent = store.interactions.list(contact.id, limit=200, until=as_of)
     subjects = [row["subject"] for row in recent if row["kind"] == "email" and row["subject"]]
     counts = store.interactions.counts(contact.id, as_of)
-    window = stats.get(contact.id)
-    unweighted = store.history.stats(last_day - WINDOW_DAYS, last_day, weighted=False)
     return {
         "name": contact.name,
         "emails": list(contact.emails),
         "tags": list(contact.tags),
         "birthday": contact.birthday,
+        "remind_days": contact.remind_days,
         "muted": contact.muted,
         "snoozed_until": contact.snoozed_until,
         "cadence": {
             "days": cadence.days,
             "source": cadence.source,
-            "why": cadence.why(),
-            "weighted_exchanges": round(window[2], 1) if window else 0.0,
-            "days_with_contact": round(unweighted[contact.id][2]) if window else 0,
+            "overdue_days": cadence.overdue_days,
+            "why": cadence.describe(),
+            "gaps": cadence.gaps,
+            "weighted_exchanges": round(days.weighted, 1) if days else 0.0,
+            "days_with_contact": days.count if days else 0,
         },
         "last_interaction": latest
         and {
@@ -147,7 +146,9 @@ def show(app: App, name: str, as_json: bool, as_of: str | None) -> None:
     if page["tags"]:
         click.echo(f"  tags:      {', '.join(page['tags'])}")
     if page["birthday"]:
-        click.echo(f"  birthday:  {page['birthday']}")
+        remind = page["remind_days"]
+        lead = f" (reminded {remind} days before)" if remind is not None else ""
+        click.echo(f"  birthday:  {page['birthday']}{lead}")
     if page["muted"]:
         click.echo("  muted")
     elif page["snoozed_until"]:

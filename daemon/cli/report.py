@@ -13,7 +13,7 @@ from kithkin.daemon.cli.files import private_directory, write_into
 from kithkin.daemon.cli.output import pass_app, print_json, sanitised
 from kithkin.daemon.core.dates import parse_date
 from kithkin.daemon.core.findings import Report
-from kithkin.daemon.core.wording import ago, every
+from kithkin.daemon.core.wording import ago
 from kithkin.daemon.errors import UsageError
 from kithkin.daemon.steering.tokens import new_token
 from kithkin.daemon.summary import weekly
@@ -35,9 +35,10 @@ def report(app: App, as_of: str | None, as_json: bool) -> None:
     """Who is fading, who is waiting for your reply, who is not answering, and birthdays.
 
     \b
-    Fading: days since you were last in touch, divided by your usual cadence with them,
-    is at least 1 ([analysis] fading_ratio). The cadence is the one you set with
-    `contacts add/edit --every`, or one learned from your history together.
+    Fading: longer out of touch than usual. The rhythm is the one you set with
+    `contacts add/edit --every`, or one learned from the gaps between your days with
+    contact; fading starts past the overdue gap (longer than nine in ten of your gaps,
+    and at least 1.5 times the typical one), times [analysis] fading_ratio.
     """
     result = report_for(app.store, as_of_day(app, as_of), app.config.analysis)
     if as_json:
@@ -54,10 +55,10 @@ def print_report(result: Report) -> None:
         click.echo("\nFading (time to write):")
         for item in result.fading:
             click.echo(
-                f"  {item.contact.name}: last in touch {ago(item.days_since)}, usually "
-                f"{every(item.cadence.days)} ({item.overdue_ratio:.1f}x overdue)"
+                f"  {item.contact.name}: last in touch {ago(item.days_since)} "
+                f"({item.overdue_ratio:.1f}x the overdue gap)"
             )
-            click.echo(f"      {item.cadence.why()}")
+            click.echo(f"      {item.why()}")
     if result.awaiting_reply:
         click.echo("\nWaiting for your reply:")
         for waiting in result.awaiting_reply:

@@ -35,7 +35,7 @@ schedule = "monday 08:00"        # weekday and 24-hour time
 delivery = "imap"                # "imap": put the summary into your INBOX (no SMTP needed)
                                  # "smtp": send it through [smtp] below
 send_when_empty = true           # a short "all good" note when nobody is fading
-max_people = 7
+max_people = 7                   # people in the summary; `kithkin report` shows all
 # Replies to the summary steer Kithkin. With this set to the name your receiving mail server
 # writes into Authentication-Results (look at a mail you sent yourself), a reply counts only
 # if that server saw DKIM or SPF pass for your own domain. A list names several servers.
@@ -50,9 +50,10 @@ max_people = 7
 
 # [analysis]
 # default_cadence_days = 60      # for people with too little history to learn from
-# fading_ratio = 1.0             # fading when days since contact / cadence >= this
+# fading_ratio = 1.0             # fading past this many times their overdue gap
 # awaiting_reply_days = 3
-# birthday_days = 14
+# one_sided_count = 3
+# birthday_days = 14             # per person: kithkin contacts edit NAME --remind 3d
 
 # [daemon]
 # poll_interval = "5m"

@@ -4,21 +4,19 @@ Pure: everything is computed "as of" a date passed in, from `AnalysisInputs` (th
 aggregates, gathered by summary/inputs.py), so a report for a given date is the same whenever
 it is run.
 
-Cadence: the contact's own `every` if the owner set one. Otherwise it is learned from the
-last two years: the span between the first and last day with contact, divided by the number
-of such days (minus one), each day weighted by how personal its mail was (a message to at
-most three people counts fully, a message to N > 3 people counts 3/N; a day counts at most
-once). With fewer than three weighted days of history the configured default applies. The
-result is clamped to 7-365 days.
+Fading: the rhythm is the contact's own `every` if the owner set one, else learned from the
+gaps between days with contact (core/rhythm.py), else the configured default when there is
+too little history. Fading when the days since you were last in touch, divided by the
+overdue gap (the `every` itself when set, the default when there is too little history), are
+at least `fading_ratio`.
 """
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date, timedelta
 from typing import Any
 
-from kithkin.daemon.core.audience import is_personal
 from kithkin.daemon.core.dates import EPOCH, day_number
 from kithkin.daemon.core.findings import (
     Awaiting,
@@ -29,10 +27,9 @@ from kithkin.daemon.core.findings import (
     Report,
 )
 from kithkin.daemon.core.records import Contact
+from kithkin.daemon.core.rhythm import MIN_OVERDUE, WINDOW_DAYS, ContactDays, learn
 
-WINDOW_DAYS = 730
-MIN_HISTORY = 3.0
-CADENCE_BOUNDS = (7, 365)
+__all__ = ["WINDOW_DAYS", "AnalysisConfig", "AnalysisInputs", "analyse", "cadence_for"]
 
 
 @dataclass(frozen=True)
@@ -51,29 +48,40 @@ class AnalysisInputs:
     """What the analysis reads, for one day `as_of` (see summary/inputs.py)."""
 
     contacts: list[Contact]
-    stats: dict[int, tuple[int, int, float]]  # id -> (first day, last day, weighted days)
     latest: dict[int, dict[str, Any]]  # id -> the newest interaction
-    subjects: dict[int, str]  # id -> the newest email subject
+    days: dict[int, ContactDays]  # id -> days with contact, for those who may be fading
+    subjects: dict[int, str]  # id -> the newest email subject (of those in `days`)
     runs: dict[int, tuple[int, str, str]]  # id -> (count, first, last) unanswered
+    unanswered: dict[int, dict[str, Any]] = field(default_factory=dict)  # id -> their message
 
 
 def from_day_number(number: int) -> date:
     return EPOCH + timedelta(days=number)
 
 
-def learn_cadence(
-    contact: Contact, stats: tuple[int, int, float] | None, default_days: int
+def cadence_for(
+    contact: Contact, days: ContactDays | None, today: int, default_days: int
 ) -> Cadence:
+    """The rhythm in use: the owner's `every`, else the learned one, else the default."""
     if contact.every_days:
-        return Cadence(contact.every_days, "set")
-    if stats is None:
+        return Cadence(contact.every_days, "set", exchanges=days.weighted if days else 0.0)
+    if days is None:
         return Cadence(default_days, "default")
-    first, last, weighted = stats
-    if weighted < MIN_HISTORY or last <= first:
-        return Cadence(default_days, "default", weighted, from_day_number(first))
-    low, high = CADENCE_BOUNDS
-    days = round((last - first) / (weighted - 1))
-    return Cadence(min(high, max(low, days)), "learned", weighted, from_day_number(first))
+    learned = learn(days, today)
+    since = from_day_number(learned.first_day) if learned.first_day is not None else None
+    if learned.typical is None or learned.overdue is None:
+        return Cadence(default_days, "default", 0, days.weighted, since, learned.gaps)
+    return Cadence(learned.typical, "learned", learned.overdue, days.weighted, since, learned.gaps)
+
+
+def may_be_fading(
+    contact: Contact, last: dict[str, Any], today: int, settings: AnalysisConfig
+) -> bool:
+    """Could this contact be fading as of `today`? Those who cannot need no history read: a
+    learned overdue gap is at least `MIN_OVERDUE` days."""
+    shortest = contact.every_days or min(MIN_OVERDUE, settings.default_cadence_days)
+    days_since: int = today - last["day"]
+    return days_since >= settings.fading_ratio * shortest
 
 
 def is_resting(contact: Contact, as_of: date) -> bool:
@@ -81,67 +89,87 @@ def is_resting(contact: Contact, as_of: date) -> bool:
     return contact.muted or bool(contact.snoozed_until and contact.snoozed_until > str(as_of))
 
 
-def analyse(inputs: AnalysisInputs, as_of: date, settings: AnalysisConfig) -> Report:
+def analyse(
+    inputs: AnalysisInputs, as_of: date, settings: AnalysisConfig, *, look_ahead: int = 0
+) -> Report:
+    """The report as of `as_of`. `look_ahead`: days until the owner looks again (7 for the
+    weekly summary), so that no birthday falls between two looks unmentioned."""
     today = day_number(as_of)
-    people = {contact.id: contact for contact in inputs.contacts}
-    stats, latest, subjects, runs = inputs.stats, inputs.latest, inputs.subjects, inputs.runs
     report = Report(as_of=as_of)
-    for contact_id, contact in people.items():
+    for contact in inputs.contacts:
         if is_resting(contact, as_of):
             continue
-        last = latest.get(contact_id)
+        birthday = upcoming_birthday(contact, as_of, settings, look_ahead)
+        if birthday:
+            report.birthdays.append(birthday)
+        last = inputs.latest.get(contact.id)
         if last is None:
             report.never_in_touch.append(contact)
             continue
-        days_since = today - last["day"]
-        cadence = learn_cadence(contact, stats.get(contact_id), settings.default_cadence_days)
-        ratio = days_since / cadence.days
-        if ratio >= settings.fading_ratio:
-            report.fading.append(
-                Fading(
-                    contact=contact,
-                    last_interaction=last["date"],
-                    last_kind=last["kind"],
-                    last_direction=last["direction"],
-                    days_since=days_since,
-                    cadence=cadence,
-                    overdue_ratio=ratio,
-                    closeness=stats.get(contact_id, (0, 0, 0.0))[2],
-                    last_subject=subjects.get(contact_id),
-                )
-            )
-        if (
-            last["direction"] == "in"
-            and last["kind"] == "email"
-            and is_personal(last["audience"])
-            and days_since > settings.awaiting_reply_days
-        ):
+        fading = fading_of(contact, last, inputs, today, settings)
+        if fading:
+            report.fading.append(fading)
+        waiting = inputs.unanswered.get(contact.id)
+        if waiting and today - waiting["day"] > settings.awaiting_reply_days:
             report.awaiting_reply.append(
-                Awaiting(contact, last["date"], days_since, last["subject"])
+                Awaiting(contact, waiting["date"], today - waiting["day"], waiting["subject"])
             )
-        if contact_id in runs:
-            count, first, newest = runs[contact_id]
+        if contact.id in inputs.runs:
+            count, first, newest = inputs.runs[contact.id]
             report.one_sided.append(OneSided(contact, count, first, newest))
-    for contact in people.values():
-        if not is_resting(contact, as_of) and contact.birthday:
-            upcoming = next_birthday(contact.birthday, as_of)
-            if upcoming and (upcoming - as_of).days <= settings.birthday_days:
-                year = int(contact.birthday[:4]) if contact.birthday[:2] != "--" else None
-                report.birthdays.append(
-                    Birthday(
-                        contact,
-                        contact.birthday,
-                        upcoming,
-                        (upcoming - as_of).days,
-                        upcoming.year - year if year else None,
-                    )
-                )
     report.fading.sort(key=lambda f: (-f.overdue_ratio, -f.closeness, f.contact.name))
     report.awaiting_reply.sort(key=lambda a: (-a.days_waiting, a.contact.name))
     report.one_sided.sort(key=lambda o: (-o.unanswered, o.contact.name))
     report.birthdays.sort(key=lambda b: (b.in_days, b.contact.name))
     report.never_in_touch.sort(key=lambda c: c.name)
     return report
+
+
+def fading_of(
+    contact: Contact,
+    last: dict[str, Any],
+    inputs: AnalysisInputs,
+    today: int,
+    settings: AnalysisConfig,
+) -> Fading | None:
+    if not may_be_fading(contact, last, today, settings):
+        return None
+    days = inputs.days.get(contact.id)
+    cadence = cadence_for(contact, days, today, settings.default_cadence_days)
+    days_since = today - last["day"]
+    ratio = days_since / cadence.overdue_days
+    if ratio < settings.fading_ratio:
+        return None
+    return Fading(
+        contact=contact,
+        last_interaction=last["date"],
+        last_kind=last["kind"],
+        last_direction=last["direction"],
+        days_since=days_since,
+        cadence=cadence,
+        overdue_ratio=ratio,
+        closeness=days.weighted if days else 0.0,
+        last_subject=inputs.subjects.get(contact.id),
+    )
+
+
+def upcoming_birthday(
+    contact: Contact, as_of: date, settings: AnalysisConfig, look_ahead: int
+) -> Birthday | None:
+    """Their birthday, if it is within their lead time (`--remind`, else `birthday_days`),
+    or falls before the owner looks again."""
+    if not contact.birthday:
+        return None
+    upcoming = next_birthday(contact.birthday, as_of)
+    if upcoming is None:
+        return None
+    lead = contact.remind_days if contact.remind_days is not None else settings.birthday_days
+    in_days = (upcoming - as_of).days
+    if in_days > max(lead, look_ahead - 1):
+        return None
+    year = int(contact.birthday[:4]) if contact.birthday[:2] != "--" else None
+    turning = upcoming.year - year if year else None
+    return Birthday(contact, contact.birthday, upcoming, in_days, turning)
 
 
 def next_birthday(birthday: str, as_of: date) -> date | None:

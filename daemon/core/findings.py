@@ -8,23 +8,47 @@ from datetime import date
 from typing import Any
 
 from kithkin.daemon.core.records import Contact
-from kithkin.daemon.core.wording import every
+from kithkin.daemon.core.wording import as_long_as, duration, every
 
 
 @dataclass(frozen=True)
 class Cadence:
-    days: int
-    source: str  # "set", "learned" or "default"
-    exchanges: float = 0.0  # weighted days with contact in the window
-    since: date | None = None
+    """The rhythm in use for one person, and where it comes from (core/rhythm.py)."""
 
-    def why(self) -> str:
+    days: int  # the typical gap; or the `--every` the owner set; or the configured default
+    source: str  # "set", "learned" or "default"
+    overdue: int = 0  # fading starts past this many days; 0: at `days` (set and default)
+    exchanges: float = 0.0  # days with contact in the window, weighted by audience
+    since: date | None = None  # the first day of contact in the window
+    gaps: int = 0  # the gaps it was learned from
+
+    @property
+    def overdue_days(self) -> int:
+        return self.overdue or self.days
+
+    def why(self, days_since: int) -> str:
+        """Why this person is fading, in plain words."""
+        if self.source == "set":
+            return f"You set every {self.days} days; it has been {days_since} days."
+        if self.source == "learned":
+            return (
+                f"You are usually in touch {every(self.days)}; "
+                f"it has been {as_long_as(days_since, self.days)}."
+            )
+        return (
+            f"It has been {duration(days_since)}; Kithkin reminds you {every(self.days)} "
+            "until it knows your rhythm."
+        )
+
+    def describe(self) -> str:
+        """The rhythm with its figures, for `kithkin show`."""
         if self.source == "set":
             return f"set by you: every {self.days} days"
-        if self.source == "learned" and self.since:
+        if self.source == "learned":
+            since = f" since {self.since:%Y-%m}" if self.since else ""
             return (
-                f"learned: usually {every(self.days)}, from {round(self.exchanges)} "
-                f"exchanges since {self.since:%Y-%m}"
+                f"usually {every(self.days)}, fading after {self.overdue_days} days without "
+                f"contact (learned from {self.gaps} gaps{since})"
             )
         return f"default: {every(self.days)} (too little history to learn from)"
 
@@ -37,9 +61,12 @@ class Fading:
     last_direction: str | None
     days_since: int
     cadence: Cadence
-    overdue_ratio: float
+    overdue_ratio: float  # days_since / the overdue gap
     closeness: float
     last_subject: str | None
+
+    def why(self) -> str:
+        return self.cadence.why(self.days_since)
 
     def as_json(self) -> dict[str, Any]:
         return {
@@ -48,6 +75,7 @@ class Fading:
             "days_since": self.days_since,
             "cadence_days": self.cadence.days,
             "cadence_source": self.cadence.source,
+            "overdue_days": self.cadence.overdue_days,
             "overdue_ratio": round(self.overdue_ratio, 2),
         }
 

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 
 def duration(days: int) -> str:
-    """7 -> "1 week", 45 -> "6 weeks", 120 -> "4 months", 800 -> "2 years"."""
+    """7 -> "7 days", 45 -> "6 weeks", 120 -> "4 months", 800 -> "2 years"."""
     if days < 14:
         return _plural(days, "day")
     if days < 60:
@@ -25,6 +25,16 @@ def ago(days: int) -> str:
     if days == 1:
         return "yesterday"
     return f"{duration(days)} ago"
+
+
+def as_long_as(days: int, like: int) -> str:
+    """`days` in words, the unit left out when it is the unit of `like`: after "every 3
+    weeks", 49 days is just "7"."""
+    text, other = duration(days), duration(like)
+    number, _, unit = text.partition(" ")
+    if unit.rstrip("s") == other.partition(" ")[2].rstrip("s"):
+        return number
+    return text
 
 
 def _plural(count: int, unit: str) -> str:

@@ -6,6 +6,7 @@ shipped with Kithkin. HTML templates are autoescaped; undefined names are errors
 
 from __future__ import annotations
 
+import textwrap
 from pathlib import Path
 from urllib.parse import quote
 
@@ -35,6 +36,22 @@ def mailto(address: str, subject: str | None = None, body: str | None = None) ->
     return "mailto:" + quote(address, safe="@") + ("?" + "&".join(query) if query else "")
 
 
+TEXT_WIDTH = 78  # the plain-text part: no line longer, for terminal mail clients
+
+
+def wrap(text: str, indent: str = "", hanging: str = "  ") -> str:
+    """`text` as lines of at most TEXT_WIDTH characters, each starting with `indent` (the
+    lines after the first with `hanging` more); a word longer than a line is broken."""
+    return textwrap.fill(
+        text,
+        width=TEXT_WIDTH,
+        initial_indent=indent,
+        subsequent_indent=indent + hanging,
+        break_long_words=True,
+        break_on_hyphens=False,
+    )
+
+
 def environment(user_dir: Path | None = None) -> jinja2.Environment:
     directories = [str(d) for d in (user_dir or user_template_dir(), template_dir()) if d]
     env = jinja2.Environment(
@@ -50,6 +67,6 @@ def environment(user_dir: Path | None = None) -> jinja2.Environment:
         lstrip_blocks=True,
         keep_trailing_newline=True,
     )
-    env.filters.update(ago=wording.ago, every=wording.every, duration=wording.duration)
+    env.filters.update(ago=wording.ago, every=wording.every, duration=wording.duration, wrap=wrap)
     env.globals.update(mailto=mailto)
     return env

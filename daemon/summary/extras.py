@@ -8,7 +8,16 @@ from datetime import date
 
 from kithkin.daemon.steering.journal import shown_reply
 from kithkin.daemon.store import Store
-from kithkin.parsers.replies import HELP
+
+# The reply commands, short enough that no line wraps on a phone (at most 24 characters);
+# parsers/replies.py reads them (tests/test_summary_layout.py checks each one parses).
+COMMANDS = (
+    "snooze NAME 3w",
+    "mute NAME / unmute NAME",
+    "every NAME 14d",
+    "called NAME / met NAME",
+    "note NAME some text",
+)
 
 
 @dataclass
@@ -35,7 +44,7 @@ def summary_extras(store: Store, as_of: date) -> SummaryExtras:
     return SummaryExtras(
         applied=applied,
         not_understood=not_understood,
-        commands=list(HELP),
+        commands=list(COMMANDS),
         notes=store.notes.latest(as_of),
         reply_keys=[reply["message_key"] for reply in replies],
         set_aside=store.set_aside.unreported(),

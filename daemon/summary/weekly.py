@@ -13,6 +13,7 @@ from datetime import date, datetime
 from email.message import EmailMessage
 
 from kithkin.daemon.config import Config, ServerConfig
+from kithkin.daemon.core.digest import NEXT_SUMMARY_DAYS
 from kithkin.daemon.errors import CredentialError, unexpected
 from kithkin.daemon.mail.credentials import get_secret
 from kithkin.daemon.mail.delivery import already_in_inbox, append_imap, send_smtp
@@ -36,7 +37,7 @@ class Outcome:
 def prepare(
     store: Store, config: Config, as_of: date, token: str
 ) -> tuple[RenderedSummary, SummaryExtras]:
-    report = report_for(store, as_of, config.analysis)
+    report = report_for(store, as_of, config.analysis, look_ahead=NEXT_SUMMARY_DAYS)
     extras = summary_extras(store, as_of)
     rendered = render_summary(
         report,

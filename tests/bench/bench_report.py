@@ -192,15 +192,19 @@ def timed(fn: Callable[[], Any], repeat: int) -> tuple[float, list[float], Any]:
 
 
 def store_queries(store: Store, as_of: date) -> dict[str, Callable[[], Any]]:
-    """Each store call `analyse` makes, with the arguments it passes."""
+    """Each store call `gather` makes for `analyse`, with the arguments it passes: the days
+    with contact only for those who may be fading (summary/inputs.py)."""
     today = (as_of - EPOCH).days
     minimum = AnalysisConfig().one_sided_count
+    ids = sorted(gather(store, as_of, AnalysisConfig()).days)
+    print(f"  (days with contact read for {len(ids)} contacts who may be fading)")
     return {
         "contacts": store.contacts.all,
-        "history_stats": lambda: store.history.stats(today - WINDOW_DAYS, today),
         "latest_interactions": lambda: store.history.latest(today),
-        "latest_subjects": lambda: store.history.latest_subjects(today),
+        "days_with_contact": lambda: store.history.days(today - WINDOW_DAYS, today, ids),
+        "latest_subjects": lambda: store.history.latest_subjects(today, ids),
         "unanswered_runs": lambda: store.history.unanswered_runs(today, minimum),
+        "unanswered": lambda: store.history.unanswered(today),
     }
 
 
