@@ -12,6 +12,7 @@ account, no network beyond 127.0.0.1.
 from __future__ import annotations
 
 import random
+import re
 import subprocess
 import sys
 import tempfile
@@ -29,6 +30,7 @@ from pymapserver import PymapServer
 
 OWNER = "you@home.example"
 DAY = timedelta(days=1)
+ENTRY = re.compile(r"^(?:Reply|Write|Send wishes) to (.+) <", re.MULTILINE)  # an entry's first line
 
 FIRST = [
     "Ada",
@@ -284,9 +286,13 @@ def main() -> None:
         if result.returncode != 0:
             sys.stdout.write(result.stderr)
             sys.exit(result.returncode)
+        text = (directory / "preview" / "summary.txt").read_text(encoding="utf-8")
+        listed = [m.group(1) for m in ENTRY.finditer(text)]
+        once = "each once" if len(listed) == len(set(listed)) else "SOMEONE TWICE (bug!)"
+        print(f"\nPeople in the summary: {len(listed)}, {once}")
         raw = (directory / "kithkin.db").read_bytes()
         leaked = b"stranger" in raw or b"Newsletter" in raw
-        print(f"\nStrangers and newsletters in the database: {'YES (bug!)' if leaked else 'none'}")
+        print(f"Strangers and newsletters in the database: {'YES (bug!)' if leaked else 'none'}")
         print(
             f"Everything is in {directory} (config.toml, kithkin.db, preview/). "
             f"Done in {time.monotonic() - started:.0f}s."
