@@ -536,11 +536,13 @@ def test_the_cli_rides_out_a_broken_fetch(world: World, fault: Fault, run_cli: C
 
 
 GARBLED = [
-    Point("UIDVALIDITY not a number", Inject(b"UIDVALIDITY ", data=b"x")),
+    Point("UIDVALIDITY not a number", Inject(b"[UIDVALIDITY ", data=b"x")),  # EXAMINE's
     Point("junk after EXISTS", Inject(b" EXISTS", data=b" 99999999999999999999")),
     Point(
         "INTERNALDATE overflow", Inject(b'INTERNALDATE "', nth=40, data=b" 99999999999999999999")
     ),
+    Point("STATUS UIDVALIDITY not a number", Inject(b"UIDVALIDITY ", data=b"x")),
+    Point("STATUS UIDNEXT overflow", Inject(b"UIDNEXT ", data=b"99999999999999999999")),
 ]
 
 

@@ -27,7 +27,8 @@ def test_the_fast_reader_matches_imapclient_on_the_server(imap_server, tmp_path:
     try:
         mailbox.examine("INBOX")
         uids = [uid for window in mailbox.uids_above(0) for uid in window]
-        data = mailbox._raw_fetch(uids, f"{HEADER_ITEM}<0.{FIRST_READ}>")
+        tag = mailbox.headers._send(uids, HEADER_ITEM, FIRST_READ)
+        data = mailbox.wire.collect(tag, b"FETCH").of(b"FETCH")
         fast = fast_fetch_headers(data, set(uids))
         reference = mailbox.client.fetch(uids, [HEADER_ITEM, "INTERNALDATE"])
     finally:

@@ -33,7 +33,7 @@ GRACE = "Grace Hopper <grace@example.net>"
 T0 = datetime(2026, 3, 2, 9, 30, tzinfo=UTC)
 
 # What imap4d may hear from a read-only client: no SELECT, STORE, COPY, APPEND, EXPUNGE...
-READ_ONLY_COMMANDS = {"CAPABILITY", "LOGIN", "LIST", "NAMESPACE", "EXAMINE", "UID SEARCH",
+READ_ONLY_COMMANDS = {"CAPABILITY", "LOGIN", "LIST", "NAMESPACE", "EXAMINE", "STATUS", "UID SEARCH",
                       "FETCH", "UID FETCH", "NOOP", "LOGOUT"}  # fmt: skip
 # FETCH items that set \Seen (RFC 3501 6.4.5): BODY[...] without .PEEK, RFC822, RFC822.TEXT.
 SETS_SEEN = re.compile(r"\bBODY\[|\bRFC822(?:\.TEXT)?(?![.\w])", re.IGNORECASE)

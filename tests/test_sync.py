@@ -336,9 +336,34 @@ def test_an_unchanged_folder_is_skipped_without_search_or_fetch(setup: Setup) ->
         mailbox.logout()
         store.close()
     assert all(folder.unchanged for folder in report.folders)
-    assert [c.split()[0] for c in mailbox.commands if not c.startswith("LIST")] == [
-        "EXAMINE", "EXAMINE",
-    ]  # fmt: skip
+    # STATUS says nothing changed: no EXAMINE, and LIST with both STATUS in one round trip
+    assert [c.split()[0] for c in mailbox.commands] == ["LIST", "STATUS", "STATUS"]
+    assert mailbox.turns == 1
+
+
+def test_a_changed_folder_costs_two_round_trips(setup: Setup) -> None:
+    """EXAMINE goes with the first listing window, then one FETCH: an idle poll of a
+    distant server pays for the folders that changed, and little more."""
+    setup.add("Ada", "ada@example.org")
+    setup.put("INBOX", from_=ADA, to=ME, subject="one")
+    setup.sync()
+    setup.put("INBOX", from_=ADA, to=ME, subject="two")
+    config = load_config(setup.config)
+    store = Store.open(setup.db)
+    mailbox = ImapSession.connect(config.require_imap(), setup.server.password)
+    try:
+        report = Sync(mailbox, store, config.me, clock=lambda: T0).run()
+    finally:
+        mailbox.logout()
+        store.close()
+    assert [folder.unchanged for folder in report.folders] == [False, True]
+    assert report.folders[0].messages == 1
+    commands = list(mailbox.commands)
+    assert [c.split()[0] for c in commands[:4]] == ["LIST", "STATUS", "STATUS", "EXAMINE"]
+    assert commands[4].endswith(("(UID)", "RETURN (ALL) 1:*")), commands  # FETCH or ESEARCH
+    assert commands[5].startswith("UID FETCH 1 messages (BODY.PEEK[HEADER"), commands
+    assert len(commands) == 6, commands
+    assert mailbox.turns == 3  # LIST + STATUS; EXAMINE + listing; FETCH
 
 
 def test_a_terminal_gets_a_progress_bar_with_counts(setup: Setup) -> None:

@@ -8,11 +8,13 @@ nothing, and so leaves no trace.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
+from dataclasses import dataclass
 
 from kithkin.daemon.core.audience import audience
 from kithkin.daemon.core.records import Interaction
 from kithkin.parsers.headers import Address, MessageFacts
+from kithkin.parsers.headers.plain import plain_addresses
 
 BULK_PRECEDENCE = frozenset({"bulk", "list", "junk"})
 
@@ -61,3 +63,30 @@ def match(facts: MessageFacts, book: Mapping[str, int], me: frozenset[str]) -> l
         )
         for contact_id in sorted(contact_ids)
     ]
+
+
+@dataclass(frozen=True)
+class Sieve:
+    """The address book as bytes, to pass over a stranger's message before decoding it.
+
+    `may_concern(raw)` is False only when the block is plain (`plain_addresses`) and names
+    neither a contact nor the owner both as sender and recipient (as a reply to a summary
+    is written); everything else goes on to be read in full.
+    """
+
+    book: frozenset[bytes]
+    me: frozenset[bytes]
+
+    @classmethod
+    def of(cls, book: Iterable[str], me: Iterable[str]) -> Sieve:
+        return cls(frozenset(a.encode("utf-8") for a in book),
+                   frozenset(a.encode("utf-8") for a in me))  # fmt: skip
+
+    def may_concern(self, raw: bytes, *, replies: bool) -> bool:
+        found = plain_addresses(raw)
+        if found is None:
+            return True
+        senders, recipients = found
+        if not self.book.isdisjoint(senders) or not self.book.isdisjoint(recipients):
+            return True
+        return replies and not self.me.isdisjoint(senders) and not self.me.isdisjoint(recipients)

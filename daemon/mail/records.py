@@ -46,3 +46,12 @@ class FolderUnavailable(MailboxError):
 
 class SearchRefused(MailboxError):
     """The server cannot run a search; the connection itself is still fine."""
+
+
+@dataclass(frozen=True)
+class Survey:
+    """The folders to sync, and the STATUS of those that answered it in full: a folder whose
+    UIDVALIDITY and UIDNEXT did not change since the last sync need not be examined."""
+
+    folders: list[str]
+    status: dict[str, FolderStatus]

@@ -1,11 +1,14 @@
-"""The read-only IMAP session the sync reads from: EXAMINE, list UIDs, fetch headers.
+"""The read-only IMAP session the sync reads from: folders, EXAMINE, list UIDs, fetch headers.
 
 Strictly read-only: folders are opened with EXAMINE and headers fetched with BODY.PEEK, so
 nothing on the server changes. The only write Kithkin can make, appending its own summary
 when `delivery = "imap"`, lives in delivery.py and is not reachable from here.
 
-Header sections are read with a partial fetch (FIRST_READ bytes), the few longer ones again
-up to HEADER_LIMIT, a few at a time (`fetch_whole_headers`), so memory is bounded by bytes.
+The commands of the sync go over `Wire` (wire.py), pipelined where one does not need the
+reply of another: LIST with the STATUS of every known folder (`survey`: one round trip for
+an idle poll), EXAMINE with the first listing window, and the header FETCHes of the batches
+ahead (`prefetch_headers`), so a distant server's round trip is paid about once per folder,
+not once per batch. Header fetching itself is headers.py's.
 """
 
 from __future__ import annotations
@@ -13,10 +16,9 @@ from __future__ import annotations
 import imaplib
 import logging
 from collections import deque
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from dataclasses import replace
-from typing import Any, TypeVar
+from typing import TypeVar
 
 from imapclient import IMAPClient
 
@@ -30,44 +32,39 @@ from kithkin.daemon.mail.connect import (
     open_client,
 )
 from kithkin.daemon.mail.folders import choose_folders
-from kithkin.daemon.mail.listing import uids_above, uids_up_to
+from kithkin.daemon.mail.headers import (
+    ADDRESS_FIELDS,
+    BODY_LIMIT,
+    FIRST_READ,
+    HEADER_ITEM,
+    HEADER_LIMIT,
+    OTHER_FIELDS_ITEM,
+    HeaderFetcher,
+)
+from kithkin.daemon.mail.listing import FIRST_LIST_WINDOW, uids_above, uids_up_to
 from kithkin.daemon.mail.records import (
     FetchedHeader,
     FolderStatus,
     FolderUnavailable,
     SearchRefused,
+    Survey,
 )
-from kithkin.daemon.mail.responses import (
-    MAX_UID,
-    esearch_uids,
-    fast_fetch_headers,
-    listed_uids,
-    parse_unusual,
-)
-from kithkin.parsers.headers import HEADER_FIELDS
+from kithkin.daemon.mail.responses import esearch_uids, listed_uids
+from kithkin.daemon.mail.status import examined, listed_folders, statuses
+from kithkin.daemon.mail.wire import Reply, Wire
 
+__all__ = [  # the header fetch's limits, for the tests' in-memory mailbox to mirror
+    "ADDRESS_FIELDS",
+    "BODY_LIMIT",
+    "FIRST_READ",
+    "HEADER_ITEM",
+    "HEADER_LIMIT",
+    "OTHER_FIELDS_ITEM",
+    "ImapSession",
+]
 log = logging.getLogger("kithkin.imap")
-
-HEADER_ITEM = "BODY.PEEK[HEADER.FIELDS ({})]".format(" ".join(HEADER_FIELDS))
-ADDRESS_FIELDS = ("FROM", "TO", "CC", "BCC")
-OTHER_FIELDS_ITEM = "BODY.PEEK[HEADER.FIELDS ({})]".format(
-    " ".join(field for field in HEADER_FIELDS if field not in ADDRESS_FIELDS)
-)
-FIRST_READ = 16 * 1024  # bytes of a header section read at first; nearly every one is smaller
-HEADER_LIMIT = 256 * 1024  # bytes of a header section read at most
-BODY_LIMIT = 256 * 1024  # bytes of a reply to a summary read at most
 T = TypeVar("T")
-
-
-def _number(value: object, low: int, high: int) -> int | None:
-    """A count or id from an EXAMINE response, if it is a whole number in range."""
-    if isinstance(value, bytes):
-        value = value.strip()
-    try:
-        number = int(value)  # type: ignore[call-overload]
-    except (TypeError, *MALFORMED):
-        return None
-    return number if low <= number <= high else None
+STATUS_ITEMS = b"(MESSAGES UIDNEXT UIDVALIDITY)"
 
 
 class ImapSession:
@@ -88,10 +85,19 @@ class ImapSession:
         self.selected: FolderStatus | None = None
         # The last commands sent, for tests and debugging; bounded, the daemon runs for months.
         self.commands: deque[str] = deque(maxlen=1000)
+        self.wire = Wire(client._imap)
+        self._turns_before = 0  # round trips of the connections before this one
+        self._first_window: tuple[int, list[int]] | None = None  # sent with EXAMINE
+        self.headers = HeaderFetcher(self)
 
     @classmethod
     def connect(cls, config: ImapConfig, secret: str) -> ImapSession:
         return cls(open_client(config, secret), config, lambda: open_client(config, secret))
+
+    @property
+    def turns(self) -> int:
+        """Round trips so far: how often the client waited for the server after sending."""
+        return self._turns_before + self.wire.turns
 
     def reconnect(self) -> None:
         """A fresh connection, with the same folder examined again; for retrying a command
@@ -101,7 +107,10 @@ class ImapSession:
             raise MailboxError(f"{self.where}: the connection broke and cannot be reopened")
         close_quietly(self.client)
         self.commands.append("(reconnect)")
+        self.headers.forget()
+        self._turns_before += self.wire.turns
         self.client = self._reopen()
+        self.wire = Wire(self.client._imap)
         selected = self.selected
         if selected is not None:
             again = self.examine(selected.name)
@@ -111,7 +120,8 @@ class ImapSession:
                 )
 
     @contextmanager
-    def _guard(self, what: str) -> Iterator[None]:
+    def guard(self, what: str) -> Iterator[None]:
+        """Every failure of `what` as one MailboxError naming the server and the cause."""
         try:
             yield
         except NETWORK_ERRORS as exc:
@@ -119,70 +129,133 @@ class ImapSession:
         except MALFORMED as exc:
             raise MailboxError(f"{self.where}: {what}: malformed reply ({exc})"[:300]) from None
 
-    def _call(self, what: str, command: str, fn: Callable[[], T]) -> T:
-        self.commands.append(command)
-        with self._guard(what):
-            return fn()
+    def send(self, record: str, command: bytes) -> bytes:
+        """Send one command over the wire (recorded as `record`); its tag."""
+        self.commands.append(record)
+        with self.guard(record.split(" ", 1)[0]):
+            return self.wire.send(command)
+
+    def _quiet(self, tag: bytes, *wanted: bytes) -> Reply | None:
+        """The reply of a command whose NO or BAD is an answer, not a failure (STATUS of a
+        folder that is gone); None then. A broken connection still raises."""
+        try:
+            return self.wire.collect(tag, *wanted)
+        except imaplib.IMAP4.abort:
+            raise
+        except imaplib.IMAP4.error:
+            return None
+
+    def _mailbox(self, folder: str) -> bytes:
+        name: bytes | str = self.client._normalise_folder(folder)
+        return name if isinstance(name, bytes) else name.encode("utf-8")
 
     # --- folders ------------------------------------------------------------------------
 
     def folders_to_sync(self) -> list[str]:
         """`[imap] folders`, or the folders its LIST reply shows (see folders.py)."""
-        if self.config.folders:
-            return list(self.config.folders)
-        listing = self._call("LIST", "LIST", self.client.list_folders)
-        return choose_folders(listing)
+        return self.survey((), status=False).folders
 
-    def examine(self, folder: str) -> FolderStatus:
-        """EXAMINE (read-only SELECT) a folder and report its UIDVALIDITY, UIDNEXT and size."""
-        self.commands.append(f"EXAMINE {folder}")
+    def survey(self, known: Iterable[str], *, status: bool = True) -> Survey:
+        """The folders to sync and their STATUS, in one round trip for the folders in `known`
+        (the last sync's): LIST and their STATUS commands are sent together. A folder new in
+        the LIST costs one more."""
+        self.headers.drain()
+        configured = list(self.config.folders or ())
+        with self.guard("LIST"):
+            listing = None if configured else self.send("LIST", b'LIST "" "*"')
+            asked = [self._send_status(f) for f in configured or known] if status else []
+            folders, data = configured, []
+            error: BaseException | None = None
+            if listing is not None:
+                try:
+                    reply = self.wire.collect(listing, b"LIST", b"STATUS")
+                    folders = choose_folders(listed_folders(reply))
+                    data += reply.of(b"STATUS")
+                except imaplib.IMAP4.abort:
+                    raise
+                except imaplib.IMAP4.error as exc:  # the STATUS replies still follow
+                    error = exc
+            data += [item for tag in asked for item in self._statuses_of(tag)]
+            if error is not None:
+                raise error
+            found = statuses(data)
+            late = [self._send_status(f) for f in folders if status and f not in found]
+            data += [item for tag in late for item in self._statuses_of(tag)]
+        found = statuses(data)
+        complete = {}
+        for folder in folders:
+            said = found.get(folder)
+            if said and said.uidvalidity and said.uidnext and said.messages is not None:
+                complete[folder] = FolderStatus(
+                    folder, said.uidvalidity, said.uidnext, said.messages
+                )
+        return Survey(folders, complete)
+
+    def _statuses_of(self, tag: bytes) -> list[object]:
+        """A STATUS reply's data, none for a NO (a folder that is gone)."""
+        reply = self._quiet(tag, b"STATUS")
+        return reply.of(b"STATUS") if reply is not None else []
+
+    def _send_status(self, folder: str) -> bytes:
+        command = b"STATUS " + self._mailbox(folder) + b" " + STATUS_ITEMS
+        return self.send(f"STATUS {folder}", command)
+
+    def examine(self, folder: str, expect: FolderStatus | None = None) -> FolderStatus:
+        """EXAMINE (read-only SELECT) a folder and report its UIDVALIDITY, UIDNEXT and size.
+        With `expect` (its STATUS), the first listing window goes with it, in one round trip."""
+        self.headers.drain()
+        self._has_esearch()  # asked now: imapclient's CAPABILITY must not go in between
         self.selected = None
+        self._first_window = None
+        what = f"EXAMINE {folder}"
+        tag = self.send(what, b"EXAMINE " + self._mailbox(folder))
+        window = None
+        if expect is not None and expect.exists > 0:
+            start = max(1, expect.exists - FIRST_LIST_WINDOW + 1)
+            window = (start, self._send_listing(start, expect.exists, True))
         try:
-            response = self.client.select_folder(folder, readonly=True)
+            # the listing's reply may start before EXAMINE's ends (see headers.py)
+            reply = self.wire.collect(tag, b"EXISTS", b"OK", b"ESEARCH", b"FETCH")
         except imaplib.IMAP4.abort as exc:
-            raise MailboxError(f"{self.where}: EXAMINE {folder}: {describe_failure(exc)}") from None
+            raise MailboxError(f"{self.where}: {what}: {describe_failure(exc)}") from None
         except imaplib.IMAP4.error as exc:
+            self.client._imap.state = "AUTH"  # RFC 3501 §6.3.1: a failed EXAMINE deselects
+            if window is not None:
+                with self.guard(what):
+                    self._quiet(window[1])
             raise FolderUnavailable(
                 f"{self.where}: cannot open {folder}: {describe_failure(exc)}"
             ) from None
         except NETWORK_ERRORS as exc:
-            raise MailboxError(f"{self.where}: EXAMINE {folder}: {describe_failure(exc)}") from None
-        except MALFORMED as exc:
-            raise MailboxError(f"{self.where}: EXAMINE {folder}: malformed reply ({exc})") from None
-        if not any(key.upper() == b"READ-ONLY" for key in response if isinstance(key, bytes)):
+            raise MailboxError(f"{self.where}: {what}: {describe_failure(exc)}") from None
+        self.client._imap.state = "SELECTED"  # imaplib's, for the commands imapclient sends
+        said = examined(reply)
+        if window is not None:
+            with self.guard("UID SEARCH"):
+                early = reply.of(b"ESEARCH") + reply.of(b"FETCH")
+                self._first_window = (window[0], self._listing_of(window[1], early=early))
+        if not said.read_only:
             log.debug("%s: server did not confirm READ-ONLY for %s", self.where, folder)
-        uidvalidity = _number(response.get(b"UIDVALIDITY"), 1, MAX_UID - 1)
-        if uidvalidity is None:
+        if said.uidvalidity is None:
             raise MailboxError(f"{self.where}: {folder}: server sent no valid UIDVALIDITY")
-        exists = _number(response.get(b"EXISTS"), 0, MAX_UID)
-        if exists is None:
+        if said.exists is None:
             raise MailboxError(f"{self.where}: {folder}: server sent no valid EXISTS")
-        uidnext = _number(response.get(b"UIDNEXT"), 1, MAX_UID)
-        if uidnext is None and response.get(b"UIDNEXT") is not None:
+        if said.uidnext is None and said.uidnext_sent:
             log.warning("%s: %s: ignoring an invalid UIDNEXT", self.where, folder)
-        status = FolderStatus(name=folder, uidvalidity=uidvalidity, uidnext=uidnext, exists=exists)
-        self.selected = status
-        return status
+        found = FolderStatus(folder, said.uidvalidity, said.uidnext, said.exists)
+        self.selected = found
+        return found
 
-    # --- search and fetch (on the examined folder) ---------------------------------------
+    # --- listing (on the examined folder) -----------------------------------------------
 
     def uids_above(self, last_uid: int) -> Iterator[list[int]]:
         """The UIDs above `last_uid` in the examined folder, ascending (see listing.py)."""
-        status = self._examined()
-        return uids_above(self._uids_at, status.exists, status.uidnext, last_uid)
+        examined_now = self._examined()
+        return uids_above(self._uids_at, examined_now.exists, examined_now.uidnext, last_uid)
 
     def uids_up_to(self, last_uid: int) -> Iterator[list[int]]:
         """The UIDs from 1 to `last_uid` in the examined folder, ascending."""
         return uids_up_to(self._uids_at, self._examined().exists, last_uid)
-
-    def existing(self, uids: list[int]) -> set[int]:
-        """Which of `uids` the examined folder still holds."""
-        if not uids:
-            return set()
-        listed = ",".join(str(uid) for uid in sorted(uids))
-        response = self._call("UID FETCH", f"UID FETCH {listed} (UID)",
-                              lambda: self.client.fetch(sorted(uids), ["UID"]))  # fmt: skip
-        return {uid for uid in response if uid in set(uids)}
 
     def _examined(self) -> FolderStatus:
         if self.selected is None:
@@ -194,41 +267,62 @@ class ImapSession:
         one ESEARCH (RFC 4731: a compact answer) where the server has it, else a FETCH of
         each message's UID (a line per message, ten times slower to read). Not UID SEARCH
         ranges: GNU Mailutils' imap4d, for one, answers those with the wrong numbers."""
+        first, self._first_window = self._first_window, None
+        if first is not None and first[0] == start and to_end:
+            return first[1]
+        self.headers.drain()
+        self._has_esearch()
+        tag = self._send_listing(start, end, to_end)
+        with self.guard("UID SEARCH" if self._has_esearch() else "FETCH (UID)"):
+            return self._listing_of(tag, most=(end - start + 1) * 2 + 1000)
+
+    def _send_listing(self, start: int, end: int, to_end: bool) -> bytes:
         sequence = f"{start}:{'*' if to_end else end}"
         if self._has_esearch():
-            self.commands.append(f"UID SEARCH RETURN (ALL) {sequence}")
-            with self._guard("UID SEARCH"):
-                lines = self._raw_command("ESEARCH", "UID", "SEARCH", "RETURN", "(ALL)", sequence)
-            most = (end - start + 1) * 2 + 1000  # a window's messages, and any new ones
+            record = f"UID SEARCH RETURN (ALL) {sequence}"
+        else:
+            record = f"FETCH {sequence} (UID)"
+        return self.send(record, record.encode("ascii"))
+
+    def _listing_of(
+        self,
+        tag: bytes,
+        most: int = 4 * FIRST_LIST_WINDOW + 1000,
+        early: list[object] | None = None,
+    ) -> list[int]:
+        """The UIDs a listing command's reply holds (after what came `early`, with the reply
+        before it); `most`: more is a garbled reply."""
+        before = early or []
+        if self._has_esearch():
+            lines = before + self.wire.collect(tag, b"ESEARCH").of(b"ESEARCH")
             return esearch_uids(lines, self.where, most)
-        self.commands.append(f"FETCH {sequence} (UID)")
-        with self._guard("FETCH (UID)"):
-            lines = self._raw_command("FETCH", "FETCH", sequence, "(UID)")
-        return listed_uids(lines, self.where)
+        return listed_uids(before + self.wire.collect(tag, b"FETCH").of(b"FETCH"), self.where)
 
     def _has_esearch(self) -> bool:
         if self._esearch is None:
-            with self._guard("CAPABILITY"):
+            with self.guard("CAPABILITY"):
                 self._esearch = bool(self.client.has_capability("ESEARCH"))
         return self._esearch
 
-    def _raw_command(self, untagged: str, *words: str) -> list[Any]:
-        """One command on imaplib's connection under imapclient; its untagged `untagged`
-        data, unparsed (imapclient's parser is slow, and its fetch() takes no sequence set)."""
-        imap = self.client._imap
-        tag = imap._command(*words)
-        typ, data = imap._command_complete(untagged, tag)
-        if typ != "OK":
-            raise imaplib.IMAP4.error(f"{' '.join(words[:2])} failed: {data[0]!r}"[:200])
-        _typ, data = imap._untagged_response(typ, data, untagged)
-        return [item for item in data if item is not None]
+    def existing(self, uids: list[int]) -> set[int]:
+        """Which of `uids` the examined folder still holds."""
+        if not uids:
+            return set()
+        self.headers.drain()
+        listed = ",".join(str(uid) for uid in sorted(uids))
+        tag = self.send(f"UID FETCH {listed} (UID)", f"UID FETCH {listed} (UID)".encode())
+        with self.guard("UID FETCH"):
+            found = listed_uids(self.wire.collect(tag, b"FETCH").of(b"FETCH"), self.where)
+        wanted = set(uids)
+        return {uid for uid in found if uid in wanted}
 
-    def search_uids(self, criteria: list[Any], *, charset: str | None = None) -> list[int]:
+    def search_uids(self, criteria: list[object], *, charset: str | None = None) -> list[int]:
         """A UID SEARCH as given; used for the targeted backfill (FROM/TO/CC/BCC).
 
         A server that answers NO or BAD (it cannot do this search) raises SearchRefused, so
         the caller can fall back to scanning headers.
         """
+        self.headers.drain()
         self.commands.append("UID SEARCH " + " ".join(str(c) for c in criteria))
         try:
             return sorted(self.client.search(criteria, charset=charset))
@@ -241,88 +335,25 @@ class ImapSession:
         except NETWORK_ERRORS as exc:
             raise MailboxError(f"{self.where}: UID SEARCH: {describe_failure(exc)}") from None
 
-    def fetch_headers(self, uids: list[int]) -> list[FetchedHeader]:
-        """Header fields and INTERNALDATE for integer UIDs, in UID order. Never sets \\Seen.
+    # --- headers and bodies (headers.py) --------------------------------------------------
 
-        Each header section is read up to FIRST_READ bytes only (a partial fetch: the server
-        cuts it), so a batch holds at most FETCH_BATCH x FIRST_READ bytes of headers. Nearly
-        every section is smaller; one that fills it is marked `long`, for
-        `fetch_whole_headers` to read again, a few at a time.
-        """
-        if not uids:
-            return []
-        return self._fetch_header_items(uids, HEADER_ITEM, FIRST_READ)
+    def prefetch_headers(self, uids: list[int]) -> None:
+        self.headers.prefetch(uids)
+
+    def fetch_headers(self, uids: list[int]) -> list[FetchedHeader]:
+        return self.headers.fetch(uids)
 
     def fetch_whole_headers(self, uids: list[int]) -> list[FetchedHeader]:
-        """Header sections too long for `fetch_headers`, read up to HEADER_LIMIT bytes. One
-        still cut there (an address list of megabytes) is marked `cut`, and its other
-        fields, which may lie beyond the cut, are read on their own and put first."""
-        if not uids:
-            return []
-        whole = {
-            item.uid: item for item in self._fetch_header_items(uids, HEADER_ITEM, HEADER_LIMIT)
-        }
-        cut = [uid for uid, item in whole.items() if item.long]
-        for rest in self._fetch_header_items(cut, OTHER_FIELDS_ITEM, HEADER_LIMIT) if cut else []:
-            item = whole.get(rest.uid)
-            if item is not None and item.header is not None and rest.header:
-                header = rest.header.rstrip(b"\r\n") + b"\r\n" + item.header
-                whole[rest.uid] = replace(item, header=header, long=False, cut=True)
-        return [replace(item, long=False, cut=item.cut or item.long) for item in whole.values()]
-
-    def _fetch_header_items(self, uids: list[int], fields: str, limit: int) -> list[FetchedHeader]:
-        """One `UID FETCH` of the header fields (at most `limit` bytes each) and INTERNALDATE.
-
-        The usual response shape (one header literal per message) is read by a fast path;
-        anything else goes through imapclient's general parser, on the same response.
-        """
-        item = f"{fields}<0.{limit}>"
-        self.commands.append(f"UID FETCH {len(uids)} messages ({item} INTERNALDATE)")
-        with self._guard("UID FETCH"):
-            data = self._raw_fetch(uids, item)
-            fetched = fast_fetch_headers(data, set(uids))
-            if fetched is None:
-                fetched = parse_unusual(data, set(uids), self.where)
-        return [
-            replace(header, long=True) if header.header and len(header.header) >= limit else header
-            for header in fetched
-        ]
-
-    def _raw_fetch(self, uids: list[int], item: str) -> list[Any]:
-        """imaplib's untagged FETCH data for a header fetch of `uids`."""
-        listed = ",".join(str(uid) for uid in uids)
-        return self._raw_command("FETCH", "UID", "FETCH", listed, f"({item} INTERNALDATE)")
+        return self.headers.fetch_whole(uids)
 
     def fetch_bodies(self, uids: list[int]) -> dict[int, bytes]:
-        """The first BODY_LIMIT bytes of whole messages, read-only (BODY.PEEK).
-
-        Only ever called for the owner's own replies to a summary; the command record names
-        the UIDs so tests can check no other body is read.
-        """
-        if not uids:
-            return {}
-        item = f"BODY.PEEK[]<0.{BODY_LIMIT}>"
-        response = self._call(
-            "UID FETCH",
-            f"UID FETCH {','.join(str(uid) for uid in sorted(uids))} ({item})",
-            lambda: self.client.fetch(uids, [item]),
-        )
-        bodies = {}
-        for uid, data in response.items():
-            body = next(
-                (
-                    value
-                    for key, value in data.items()
-                    if isinstance(key, bytes) and key.startswith(b"BODY[]")
-                ),
-                None,
-            )
-            if isinstance(body, bytes):
-                bodies[uid] = body
-        return bodies
+        return self.headers.fetch_bodies(uids)
 
     def noop(self) -> None:
-        self._call("NOOP", "NOOP", self.client.noop)
+        self.headers.drain()
+        self.commands.append("NOOP")
+        with self.guard("NOOP"):
+            self.client.noop()
 
     def logout(self) -> None:
         close_quietly(self.client)

@@ -21,14 +21,16 @@ headers again. Nothing about a message that involves no contact is ever written.
 from __future__ import annotations
 
 import logging
+from array import array
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, tzinfo
 
 from kithkin.daemon.core.dates import utc_iso
+from kithkin.daemon.core.matching import Sieve
 from kithkin.daemon.core.records import FolderState, Interaction
 from kithkin.daemon.errors import MailboxError
-from kithkin.daemon.mail.records import FetchedHeader, FolderUnavailable
+from kithkin.daemon.mail.records import FetchedHeader, FolderStatus, FolderUnavailable
 from kithkin.daemon.steering.policy import UNCHECKED, ReplyPolicy
 from kithkin.daemon.store import Store
 from kithkin.daemon.sync.backfill import SEARCH_LIMIT, search_addresses
@@ -50,6 +52,7 @@ from kithkin.parsers.text import clean_line
 log = logging.getLogger("kithkin.sync")
 
 FETCH_BATCH = 500  # UIDs per UID FETCH: about 3.5 KB of command line
+PIPELINE_DEPTH = 3  # batches whose FETCH is sent while one is being read (see mail/headers.py)
 LARGE_GROUP = 16  # header sections over the first read are read again this many at a time
 
 
@@ -81,17 +84,21 @@ class Sync:
         self.reply_policy = reply_policy
         self.fault = fault
         self.book = store.contacts.address_book()
+        self.sieve = Sieve.of(self.book, self.me)
 
     def run(self, *, backfill_all: bool = False, retry_set_aside: bool = False) -> SyncReport:
         pending = sorted(self.book) if backfill_all else self.store.backfill.pending()
         report = SyncReport()
         backfill_done = True
-        for folder in self.source.folders_to_sync():
+        survey = self.source.survey(state.name for state in self.store.folders.all())
+        for folder in survey.folders:
             folder_report = FolderReport(folder)
             report.folders.append(folder_report)
             self.heartbeat()
             try:
-                self._sync_folder(folder, pending, folder_report, retry_set_aside)
+                self._sync_folder(
+                    folder, survey.status.get(folder), pending, folder_report, retry_set_aside
+                )
             except FolderUnavailable as exc:
                 error = clean_line(str(exc))  # the server's words: stored and shown
                 folder_report.error = error.split(": ", 1)[-1]
@@ -108,10 +115,22 @@ class Sync:
     # --- one folder ---------------------------------------------------------------------
 
     def _sync_folder(
-        self, folder: str, pending: list[str], report: FolderReport, retry: bool
+        self,
+        folder: str,
+        expect: FolderStatus | None,
+        pending: list[str],
+        report: FolderReport,
+        retry: bool,
     ) -> None:
-        status = self.source.examine(folder)
         state = self.store.folders.get(folder)
+        if expect is not None and not retry and _unchanged(state, expect, pending):
+            report.unchanged = True  # its STATUS says so: not even examined
+            with self.store.atomic():
+                self.store.folders.save(
+                    replace(state, last_sync_at=utc_iso(self.clock()), last_error=None)
+                )
+            return
+        status = self.source.examine(folder, expect)
         if state.uidvalidity is not None and state.uidvalidity != status.uidvalidity:
             log.warning(
                 "%s: UIDVALIDITY changed (%s -> %s); rescanning, already logged mail is kept",
@@ -133,12 +152,9 @@ class Sync:
         if status.exists == 0 or (state.uidnext is not None and state.uidnext == status.uidnext):
             report.unchanged = True
         else:
-            uids = []
-            for window in self.source.uids_above(state.last_uid):
-                uids.extend(window)
-                self.heartbeat()
+            uids = self._listed(self.source.uids_above(state.last_uid))
             self.progress.folder(folder, len(uids))
-            for batch in _chunks(uids, FETCH_BATCH):
+            for batch in self._batches(uids):
                 state = self._process(batch, state, report, mode="new")
         with self.store.atomic():
             self.store.folders.save(
@@ -158,12 +174,11 @@ class Sync:
         if self.should_stop():
             raise Stopped
         self.heartbeat()
-        check = mode != "backfill"
-        fetched, unfetchable = self._fetch(uids, state, check=check)
+        fetched, unfetchable = self._fetch(uids, state)
         self.heartbeat()
         plan = self._plan([f for f in fetched if not f.long], state, mode)
         for group in _chunks([f.uid for f in fetched if f.long], LARGE_GROUP):
-            whole, failed = self._fetch(group, state, check=check, whole=True)
+            whole, failed = self._fetch(group, state, whole=True)
             unfetchable += failed
             plan.add(self._plan(whole, state, mode))  # one group in memory at a time
             self.heartbeat()
@@ -223,6 +238,7 @@ class Sync:
             self.book,
             self.me,
             replies=mode != "backfill",
+            sieve=self.sieve,
             fault=None if fault is None else (lambda stage, uid: fault(stage, state.name, uid)),
         )
 
@@ -256,16 +272,16 @@ class Sync:
     # --- fetching, narrowed down on failure ---------------------------------------------
 
     def _fetch(
-        self, uids: list[int], state: FolderState, *, check: bool, whole: bool = False
+        self, uids: list[int], state: FolderState, *, whole: bool = False
     ) -> tuple[list[FetchedHeader], list[int]]:
         """(headers, UIDs set aside because their FETCH failed every time). `whole`: the
         long header sections, read again up to their limit."""
         try:
-            return self._fetch_once(uids, check=check, whole=whole), []
+            return self._fetch_once(uids, whole=whole), []
         except MailboxError as exc:
             log.info("%s: %s; fetching that batch again in parts", state.name, exc)
             narrowing = Narrowing(
-                lambda part: self._fetch_once(part, check=check, whole=whole),
+                lambda part: self._fetch_once(part, whole=whole),
                 reconnect=self.source.reconnect,
                 heartbeat=self.heartbeat,
                 folder=state.name,
@@ -275,13 +291,10 @@ class Sync:
             except GiveUp as give_up:
                 raise give_up.error from None
 
-    def _fetch_once(
-        self, uids: list[int], *, check: bool, whole: bool = False
-    ) -> list[FetchedHeader]:
+    def _fetch_once(self, uids: list[int], *, whole: bool = False) -> list[FetchedHeader]:
         fetch = self.source.fetch_whole_headers if whole else self.source.fetch_headers
         batch = fetch(uids)
-        if check:
-            self._check_complete(uids, batch)
+        self._check_complete(uids, batch)
         return batch
 
     def _check_complete(self, uids: list[int], batch: list[FetchedHeader]) -> None:
@@ -307,7 +320,7 @@ class Sync:
         if not uids:
             return
         self.progress.folder(f"{state.name} (set aside)", len(uids))
-        for batch in _chunks(uids, FETCH_BATCH):
+        for batch in self._batches(array("I", uids)):
             self._process(batch, state, report, mode="retry")
 
     # --- backfill -----------------------------------------------------------------------
@@ -317,18 +330,46 @@ class Sync:
         new = [address for address in pending if address in self.book]
         if not new:
             return
-        uids = None
+        found = None
         if len(new) <= SEARCH_LIMIT:
-            uids = search_addresses(self.source, new, state.last_uid, self.heartbeat)
-        if uids is None:
+            found = search_addresses(self.source, new, state.last_uid, self.heartbeat)
+        if found is None:
             log.info("%s: scanning headers for %d new address(es)", state.name, len(new))
-            uids = []
-            for window in self.source.uids_up_to(state.last_uid):
-                uids.extend(window)
-                self.heartbeat()
+            uids = self._listed(self.source.uids_up_to(state.last_uid))
+        else:
+            uids = array("I", found)
         self.progress.folder(f"{state.name} (backfill)", len(uids))
-        for batch in _chunks(uids, FETCH_BATCH):
+        for batch in self._batches(uids):
             self._process(batch, state, report, mode="backfill")
+
+    # --- batches ------------------------------------------------------------------------
+
+    def _listed(self, windows: Iterable[list[int]]) -> array[int]:
+        """A listing's windows as one array: 4 bytes a UID, a million of them in 4 MB."""
+        uids = array("I")
+        for window in windows:
+            uids.extend(window)
+            self.heartbeat()
+        return uids
+
+    def _batches(self, uids: array[int]) -> Iterator[list[int]]:
+        """`uids` in FETCH_BATCH batches, the FETCH of the next PIPELINE_DEPTH sent ahead."""
+        starts = range(0, len(uids), FETCH_BATCH)
+        for index, start in enumerate(starts):
+            for ahead in starts[index : index + 1 + PIPELINE_DEPTH]:
+                self.source.prefetch_headers(uids[ahead : ahead + FETCH_BATCH].tolist())
+            yield uids[start : start + FETCH_BATCH].tolist()
+
+
+def _unchanged(state: FolderState, status: FolderStatus, pending: list[str]) -> bool:
+    """Whether a folder's STATUS shows nothing to do: no new UID, the same UIDVALIDITY, and
+    no new contact's past mail to look for."""
+    return (
+        state.uidvalidity == status.uidvalidity
+        and state.uidnext is not None
+        and state.uidnext == status.uidnext
+        and not (pending and state.last_uid > 0)
+    )
 
 
 def _chunks(items: list[int], size: int) -> Iterator[list[int]]:

@@ -9,7 +9,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from kithkin.daemon.core.matching import addresses, involved, match
+from kithkin.daemon.core.matching import Sieve, addresses, involved, match
 from kithkin.daemon.core.records import Interaction
 from kithkin.daemon.mail.records import FetchedHeader
 from kithkin.daemon.steering.tokens import looks_like_summary_reply, may_be_summary_reply
@@ -47,14 +47,21 @@ def plan_batch(
     me: frozenset[str],
     *,
     replies: bool,
+    sieve: Sieve | None = None,
     fault: Callable[[str, int], None] | None = None,
 ) -> BatchPlan:
-    """Fetched headers + address book -> rows to log, reply candidates, messages to set aside."""
+    """Fetched headers + address book -> rows to log, reply candidates, messages to set aside.
+    `sieve`: the book's `Sieve`, when the caller plans many batches against one book."""
     plan = BatchPlan()
+    sieve = sieve or Sieve.of(book, me)
     for fetched in batch:
         try:
             if fault is not None:
                 fault("plan", fetched.uid)
+            if fetched.header is not None and not sieve.may_concern(
+                fetched.header, replies=replies
+            ):
+                continue  # surely a stranger's: not even split into fields
             _plan_message(plan, fetched, book, me, replies=replies)
         except Exception as exc:
             if not caused_by_the_message(exc):

@@ -1,0 +1,137 @@
+"""Commands sent and their replies read straight off imaplib's connection, several at a time.
+
+imaplib reads a reply line by line through regular expressions, a dictionary of untagged
+responses and a debug hook per line: about 40 µs a message of a header FETCH, more than all
+of Kithkin's own work. Here a command is written with a tag of imaplib's sequence and its
+reply read with two calls per message (the line announcing the literal, and the literal),
+into the very shapes imaplib hands over: `(head, literal)` tuples and `bytes` tails of the
+untagged responses of the types asked for, so the reply readers of responses.py serve both.
+
+Commands can be pipelined: `send` several, then `collect` each reply in order (RFC 3501
+§5.5: a server answers in order whatever it does meanwhile). That hides the round trip of a
+distant server behind the transfer of the replies before it. `turns` counts the times the
+client waited for the server after sending: the round trips a distant server costs.
+
+Failures are imaplib's: `IMAP4.abort` for a broken connection (EOF, BYE, a line that is not
+IMAP, one longer than MAX_LINE), `IMAP4.error` for a NO or BAD. After an abort the replies
+still outstanding are lost with the connection: the caller reconnects. After a NO or BAD
+the connection is fine and the replies after it can still be collected.
+"""
+
+from __future__ import annotations
+
+import imaplib
+import re
+from dataclasses import dataclass, field
+from typing import Any, cast
+
+MAX_LINE = 1_000_000  # bytes of one reply line outside literals, as imaplib's _MAXLINE
+MAX_LITERAL = 64 * 1024 * 1024  # bytes of one literal; a header is read up to 256 KB
+_LITERAL = re.compile(rb"\{(\d+)\}\r\n$")
+_UNTAGGED = re.compile(rb"\* (\d+ )?([A-Za-z-]+)\b ?")
+
+
+@dataclass
+class Reply:
+    """A command's untagged responses of the types asked for, kind -> data in imaplib's
+    shapes (`* 3 EXISTS` is `b"3"`), and the text of its tagged OK (`[READ-ONLY] ...`)."""
+
+    untagged: dict[bytes, list[Any]] = field(default_factory=dict)
+    text: bytes = b""
+
+    def of(self, kind: bytes) -> list[Any]:
+        return self.untagged.get(kind, [])
+
+
+class Wire:
+    """The tags and replies of the commands sent over one imaplib connection."""
+
+    def __init__(self, imap: imaplib.IMAP4) -> None:
+        self.imap = imap
+        self.turns = 0  # how often the client waited for a reply after sending
+        self.broken = False  # an abort was raised: nothing more can be read or sent here
+        self._sent = False
+
+    def send(self, command: bytes) -> bytes:
+        """Write one command (without tag and line end); returns its tag, for `collect`."""
+        tag: bytes = self.imap._new_tag()
+        self.imap.tagged_commands.pop(tag, None)
+        try:
+            self.imap.send(tag + b" " + command + b"\r\n")
+        except OSError as exc:
+            self.broken = True
+            raise imaplib.IMAP4.abort(f"socket error: {exc}") from None
+        self._sent = True
+        return tag
+
+    def collect(self, tag: bytes, *wanted: bytes) -> Reply:
+        """Read the reply of `tag` (the replies of earlier tags must have been read). Its
+        untagged responses of the kinds `wanted` (FETCH, ESEARCH, STATUS, OK...) are kept,
+        the others (EXPUNGE, FLAGS...) passed over."""
+        if self._sent:
+            self.turns += 1
+            self._sent = False
+        try:
+            return self._reply(tag, wanted)
+        except imaplib.IMAP4.abort:
+            self.broken = True
+            raise
+
+    def _reply(self, tag: bytes, wanted: tuple[bytes, ...]) -> Reply:
+        reply = Reply()
+        prefix = tag + b" "
+        while True:
+            line = self._line()
+            if line.startswith(prefix):
+                status, _, text = line[len(prefix) :].rstrip(b"\r\n").partition(b" ")
+                if status.upper() == b"OK":
+                    reply.text = text
+                    return reply
+                what = (wanted[0] if wanted else b"command").decode("ascii", "replace")
+                if status.upper() in (b"NO", b"BAD"):
+                    raise imaplib.IMAP4.error(f"{what} failed: {status!r} {text[:160]!r}")
+                raise imaplib.IMAP4.abort(f"unexpected tagged reply: {line[:80]!r}")
+            match = _UNTAGGED.match(line)
+            if match is None:
+                raise imaplib.IMAP4.abort(f"unexpected line: {line[:80]!r}")
+            kind = match.group(2).upper()
+            if kind == b"BYE":
+                raise imaplib.IMAP4.abort(f"server said BYE: {line[:120]!r}")
+            number = (match.group(1) or b"").rstrip()
+            rest = line[match.end() :]
+            if number and rest.rstrip(b"\r\n"):
+                rest = number + b" " + rest  # `* 1 FETCH (...)` is b"1 (...)", as imaplib has it
+            items = self._with_literals(rest if rest.rstrip(b"\r\n") else number)
+            if kind in wanted:
+                reply.untagged.setdefault(kind, []).extend(items)
+
+    def _with_literals(self, head: bytes) -> list[Any]:
+        """One untagged response: `head` up to its first literal, the literal, what follows
+        (which may announce another literal), as imaplib splits them."""
+        pieces: list[Any] = []
+        while True:
+            literal = _LITERAL.search(head)
+            if literal is None:
+                pieces.append(head.rstrip(b"\r\n"))
+                return pieces
+            size = int(literal.group(1))
+            if size > MAX_LITERAL:
+                raise imaplib.IMAP4.abort(f"a literal of {size} bytes")
+            body = self.imap.read(size)
+            if len(body) < size:
+                raise imaplib.IMAP4.abort("socket error: EOF in a literal")
+            pieces.append((head[: literal.end() - 2], body))
+            head = self._line()
+
+    def _line(self) -> bytes:
+        try:
+            line = cast(bytes, self.imap.file.readline(MAX_LINE + 1))
+        except OSError as exc:
+            raise imaplib.IMAP4.abort(f"socket error: {exc}") from None
+        if not line:
+            raise imaplib.IMAP4.abort("socket error: EOF")
+        if len(line) > MAX_LINE:
+            raise imaplib.IMAP4.abort(f"a reply line of more than {MAX_LINE} bytes")
+        if not line.endswith(b"\n"):
+            raise imaplib.IMAP4.abort("socket error: EOF in a line")
+        return line
