@@ -10,6 +10,7 @@ Going backwards, an expunge meanwhile can only show a message twice, never hide 
 
 from __future__ import annotations
 
+from array import array
 from collections.abc import Callable, Iterator
 
 LIST_WINDOW = 50_000  # messages per listing command, at most
@@ -23,30 +24,49 @@ def uids_above(uids_at: UidsAt, exists: int, uidnext: int | None, last_uid: int,
     """The UIDs above `last_uid`, ascending, in windows of LIST_WINDOW."""
     if exists == 0 or (uidnext is not None and uidnext <= last_uid + 1):
         return iter(())
-    found: set[int] = set()
+    found: list[array[int]] = []  # the windows, last first: 4 bytes a UID
     top, size = exists, FIRST_LIST_WINDOW
     while top >= 1:
         start = max(1, top - size + 1)
         window = uids_at(start, top, top == exists)
-        found.update(uid for uid in window if uid > last_uid)
+        found.append(array("I", sorted(uid for uid in window if uid > last_uid)))
         if any(uid <= last_uid for uid in window):
             break
         top, size = start - 1, min(size * 4, LIST_WINDOW)
-    return windows(sorted(found), LIST_WINDOW)
+    return windows(ascending(found), LIST_WINDOW)
 
 
 def uids_up_to(uids_at: UidsAt, exists: int, last_uid: int) -> Iterator[list[int]]:
     """The UIDs from 1 to `last_uid`, ascending, in windows of LIST_WINDOW (for a backfill
     that rescans: the whole folder is listed, backwards)."""
-    found: set[int] = set()
+    found: list[array[int]] = []
     top = exists
     while top >= 1 and last_uid > 0:
         start = max(1, top - LIST_WINDOW + 1)
-        found.update(uid for uid in uids_at(start, top, top == exists) if uid <= last_uid)
+        window = uids_at(start, top, top == exists)
+        found.append(array("I", sorted(uid for uid in window if uid <= last_uid)))
         top = start - 1
-    return windows(sorted(found), LIST_WINDOW)
+    return windows(ascending(found), LIST_WINDOW)
 
 
-def windows(items: list[int], size: int) -> Iterator[list[int]]:
-    for start in range(0, len(items), size):
-        yield items[start : start + size]
+def ascending(backwards: list[array[int]]) -> Iterator[int]:
+    """The UIDs of windows listed from the end backwards, ascending, each once. Each window
+    lies below the one listed before it, but for a message an expunge meanwhile moved into
+    both: that one is skipped as no greater than the last UID given."""
+    floor = 0
+    while backwards:
+        for uid in backwards.pop():
+            if uid > floor:
+                floor = uid
+                yield uid
+
+
+def windows(items: Iterator[int], size: int) -> Iterator[list[int]]:
+    window: list[int] = []
+    for item in items:
+        window.append(item)
+        if len(window) == size:
+            yield window
+            window = []
+    if window:
+        yield window

@@ -23,14 +23,13 @@ class Interactions(Subject):
         when its contact is gone (a `forget` during a sync), which `INSERT ... SELECT ...
         WHERE EXISTS` says in one statement, and the count of rows added is needed."""
         self._writing()
-        added = 0
-        for row in rows:
-            added += self.db.execute(
-                """INSERT INTO interactions (contact_id, kind, direction, date, day,
-                       message_key, message_id, subject, audience, note)
-                   SELECT ?,?,?,?,?,?,?,?,?,? WHERE EXISTS (SELECT 1 FROM contacts WHERE id = ?)
-                   ON CONFLICT (contact_id, message_key) DO NOTHING""",
-                [
+        cursor = self.db.conn.executemany(
+            """INSERT INTO interactions (contact_id, kind, direction, date, day,
+                   message_key, message_id, subject, audience, note)
+               SELECT ?,?,?,?,?,?,?,?,?,? WHERE EXISTS (SELECT 1 FROM contacts WHERE id = ?)
+               ON CONFLICT (contact_id, message_key) DO NOTHING""",
+            (
+                (
                     row.contact_id,
                     row.kind,
                     row.direction,
@@ -42,9 +41,11 @@ class Interactions(Subject):
                     max(1, row.audience),
                     row.note,
                     row.contact_id,
-                ],
-            ).rowcount
-        return added
+                )
+                for row in rows
+            ),
+        )
+        return max(0, cursor.rowcount)  # executemany sums the rows each statement changed
 
     def list(
         self, contact_id: int | None = None, limit: int = 0, until: date | None = None
