@@ -44,7 +44,6 @@ from pathlib import Path
 from typing import NamedTuple
 from unittest.mock import patch
 
-import pytest
 from helpers import ME, ME_ALIAS
 from hypothesis import HealthCheck, settings
 from hypothesis import strategies as st
