@@ -6,7 +6,8 @@ decided" shows the same table (a test below checks it is this one)."""
 from __future__ import annotations
 
 from collections.abc import Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
+from datetime import date, timedelta
 from pathlib import Path
 
 import pytest
@@ -252,3 +253,85 @@ def test_why_in_plain_words() -> None:
     assert Cadence(14, "set").why(20) == "You set every 14 days; it has been 20 days."
     for text in (Cadence(21, "learned", 32).why(49), Cadence(60, "default").why(90)):
         assert "learned" not in text and "weighted" not in text
+
+
+# --- fading_ratio: a multiplier over the overdue gap ---------------------------------------
+
+
+@pytest.mark.parametrize(
+    ("ratio", "every_days", "since", "fading"),
+    [
+        (1.0, None, 10, False),  # weekly for a year: overdue after 11 days
+        (1.0, None, 11, True),
+        (2.0, None, 21, False),  # twice the overdue gap: 22 days
+        (2.0, None, 22, True),
+        (0.5, None, 5, False),  # half of it: 5.5 days
+        (0.5, None, 6, True),
+        (2.0, 14, 27, False),  # the `every` you set is the overdue gap: 2 x 14
+        (2.0, 14, 28, True),
+    ],
+)
+def test_fading_ratio_multiplies_the_overdue_gap(
+    book: Book, ratio: float, every_days: int | None, since: int, fading: bool
+) -> None:
+    contact = book.person("Weekly", every_days=every_days)
+    for days_ago in weekly(365, since):
+        book.mail(contact, days_ago, "out")
+    report = report_for(book.store, AS_OF, replace(SETTINGS, fading_ratio=ratio))
+    assert bool(report.fading) == fading, report.fading
+    if fading:
+        (item,) = report.fading
+        assert item.cadence.overdue_days == (every_days or 11)
+        assert item.overdue_ratio == pytest.approx(since / (every_days or 11))
+
+
+def test_fading_ratio_with_too_little_history(book: Book) -> None:
+    contact = book.person("New")
+    for days_ago in (125, 121):
+        book.mail(contact, days_ago, "in")
+    settings = replace(SETTINGS, fading_ratio=2.0)  # the default, 60 days, twice: 120
+    assert report_for(book.store, AS_OF, settings).fading
+    assert not report_for(book.store, AS_OF - timedelta(days=6), settings).fading
+
+
+def test_show_says_when_fading_starts_with_the_ratio(run_cli, tmp_path: Path) -> None:
+    config = tmp_path / "c.toml"
+    config.write_text(
+        f'[me]\naddresses = ["me@home.example"]\n[store]\npath = "{tmp_path / "k.db"}"\n'
+        "[analysis]\nfading_ratio = 2.0\n"
+    )
+
+    def cli(*args: str):
+        result = run_cli("--config", str(config), *args)
+        assert result.exit_code == 0, result.stderr
+        return result.stdout
+
+    cli("contacts", "add", "Ada Lovelace", "--email", "ada@example.org")
+    for days_ago in weekly(365, 10):
+        cli("log", "Ada", "--date", (AS_OF - timedelta(days=days_ago)).isoformat())
+    shown = cli("show", "Ada", "--as-of", AS_OF.isoformat())
+    assert "usually every 7 days, fading after 22 days without contact" in shown  # 2 x 11
+    cli("contacts", "edit", "Ada", "--every", "14d", "--birthday", "--12-01", "--remind", "0d")
+    shown = cli("show", "Ada", "--as-of", AS_OF.isoformat())
+    assert "set by you: every 14 days, fading after 28 days" in shown
+    assert "(reminded on the day)" in shown
+
+
+def test_describe_and_fading_after() -> None:
+    learned = Cadence(21, "learned", 32, gaps=30, since=date(2025, 3, 2))
+    assert learned.fading_after() == 32 and learned.fading_after(1.1) == 36
+    assert learned.describe() == (
+        "usually every 3 weeks, fading after 32 days without contact (learned from 30 gaps "
+        "since 2025-03)"
+    )
+    assert Cadence(10, "set").describe() == "set by you: every 10 days"
+    assert Cadence(10, "set").fading_after(1.1) == 11  # 1.1 x 10 is 11, not 12
+    assert Cadence(60, "default").describe(1.5) == (
+        "default: every 2 months, fading after 90 days (too little history to learn from)"
+    )
+
+
+def test_why_after_every_year_keeps_the_unit() -> None:
+    assert Cadence(365, "learned", 730).why(800) == (
+        "You are usually in touch every year; it has been 2 years."
+    )

@@ -46,8 +46,8 @@ def fading(n: int, name: str | None = None, subject: str | None = "lunch?") -> F
         last_kind="email",
         last_direction="out",
         days_since=53,
-        cadence=Cadence(21, "learned", 17.0, date(2025, 3, 2)),
-        overdue_ratio=53 / 21,
+        cadence=Cadence(21, "learned", 32, 17.0, date(2025, 3, 2), 30),
+        overdue_ratio=53 / 32,
         closeness=17.0,
         last_subject=subject,
     )

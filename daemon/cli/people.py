@@ -101,7 +101,7 @@ def person_page(app: App, contact: Contact, as_of: date) -> dict[str, Any]:
             "days": cadence.days,
             "source": cadence.source,
             "overdue_days": cadence.overdue_days,
-            "why": cadence.describe(),
+            "why": cadence.describe(app.config.analysis.fading_ratio),
             "gaps": cadence.gaps,
             "weighted_exchanges": round(days.weighted, 1) if days else 0.0,
             "days_with_contact": days.count if days else 0,
@@ -120,6 +120,13 @@ def person_page(app: App, contact: Contact, as_of: date) -> dict[str, Any]:
             for n in store.notes.list(contact.id, until=as_of)
         ],
     }
+
+
+def duration_before(days: int) -> str:
+    """A birthday lead time in words: "on the day", "1 day before", "3 days before"."""
+    if days == 0:
+        return "on the day"
+    return f"{days} day{'s' if days != 1 else ''} before"
 
 
 def how(kind: str, direction: str | None) -> str:
@@ -147,7 +154,9 @@ def show(app: App, name: str, as_json: bool, as_of: str | None) -> None:
         click.echo(f"  tags:      {', '.join(page['tags'])}")
     if page["birthday"]:
         remind = page["remind_days"]
-        lead = f" (reminded {remind} days before)" if remind is not None else ""
+        lead = ""
+        if remind is not None:
+            lead = f" (reminded {duration_before(remind)})"
         click.echo(f"  birthday:  {page['birthday']}{lead}")
     if page["muted"]:
         click.echo("  muted")

@@ -3,6 +3,7 @@ waiting for a reply, not answering, or has a birthday near."""
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -40,17 +41,25 @@ class Cadence:
             "until it knows your rhythm."
         )
 
-    def describe(self) -> str:
+    def fading_after(self, fading_ratio: float = 1.0) -> int:
+        """The first whole number of days without contact that counts as fading: `[analysis]
+        fading_ratio` times the overdue gap (core/analysis.py `fading_of`)."""
+        return max(1, math.ceil(round(fading_ratio * self.overdue_days, 6)))
+
+    def describe(self, fading_ratio: float = 1.0) -> str:
         """The rhythm with its figures, for `kithkin show`."""
+        after = self.fading_after(fading_ratio)
         if self.source == "set":
-            return f"set by you: every {self.days} days"
+            fading = "" if after == self.days else f", fading after {after} days"
+            return f"set by you: every {self.days} days{fading}"
         if self.source == "learned":
             since = f" since {self.since:%Y-%m}" if self.since else ""
             return (
-                f"usually {every(self.days)}, fading after {self.overdue_days} days without "
+                f"usually {every(self.days)}, fading after {after} days without "
                 f"contact (learned from {self.gaps} gaps{since})"
             )
-        return f"default: {every(self.days)} (too little history to learn from)"
+        fading = "" if after == self.days else f", fading after {after} days"
+        return f"default: {every(self.days)}{fading} (too little history to learn from)"
 
 
 @dataclass(frozen=True)

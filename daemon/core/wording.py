@@ -29,10 +29,11 @@ def ago(days: int) -> str:
 
 def as_long_as(days: int, like: int) -> str:
     """`days` in words, the unit left out when it is the unit of `like`: after "every 3
-    weeks", 49 days is just "7"."""
+    weeks", 49 days is just "7". After "every year" (no number to echo) it stays "2 years"."""
     text, other = duration(days), duration(like)
     number, _, unit = text.partition(" ")
-    if unit.rstrip("s") == other.partition(" ")[2].rstrip("s"):
+    like_number, _, like_unit = other.partition(" ")
+    if like_number != "1" and unit.rstrip("s") == like_unit.rstrip("s"):
         return number
     return text
 
