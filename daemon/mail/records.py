@@ -34,6 +34,7 @@ class FetchedHeader:
         if isinstance(value, bytes):
             try:
                 parsed: datetime = parse_to_datetime(value, normalise=False)
+                parsed.utcoffset()  # an offset past ±24 h (`+9999`) raises only here
             except MALFORMED:
                 return None
             return parsed

@@ -1,9 +1,14 @@
-"""The replies of the commands the sync sends, read from imaplib's raw data: bytes in,
-values out, no I/O. Tested as tables of reply shapes (tests/test_imap_fetch.py).
+"""The replies of the commands the sync sends, as `Wire` (wire.py) hands them over in imaplib's
+shapes: bytes in, values out, no I/O. Tested as tables of reply shapes
+(tests/test_fetch_reader.py, tests/test_imap_fetch.py).
 
 - header FETCH replies: the usual shape (one header literal per message, in any order of
   items) by a fast reader; anything else by imapclient's general parser;
 - `FETCH n:m (UID)` lines and ESEARCH replies, listing the UIDs of a folder.
+
+A FETCH item without UID is no answer for any UID: for a UID command the server must send
+the UID (RFC 3501 6.4.8), so one without is an unsolicited update (7.4.2) of flags, say,
+keyed by a message number that says nothing of a UID.
 """
 
 from __future__ import annotations
@@ -11,52 +16,70 @@ from __future__ import annotations
 import re
 from typing import Any
 
-from imapclient.response_parser import parse_fetch_response
+from imapclient.response_parser import parse_response
 
 from kithkin.daemon.errors import MailboxError
 from kithkin.daemon.mail.connect import MALFORMED, NETWORK_ERRORS
 from kithkin.daemon.mail.records import FetchedHeader
 
-MAX_UID = 2**32  # RFC 3501: UIDs and UIDVALIDITY are 32-bit
+MAX_UID = 2**32  # RFC 3501: UIDs and UIDVALIDITY are 32-bit, 1 <= UID < MAX_UID
 
 
-_LISTED_UID = re.compile(rb"^\d+ \(.*?\bUID (\d+)", re.IGNORECASE)
-_FETCH_HEAD = re.compile(rb"\d+ \((.*)\{(\d+)\}", re.DOTALL)
-_FETCH_UID = re.compile(rb"\bUID (\d+)")
-_FETCH_DATE = re.compile(rb'\bINTERNALDATE "([^"]*)"')
+def _valid_uid(uid: int) -> bool:
+    return 0 < uid < MAX_UID
+
+
+# The fast reader's grammar of the usual shape, strict enough that what it reads the general
+# parser reads alike (and what it does not know goes there): the items are `name value` pairs
+# apart by one space, a value an atom, a quoted string without escapes, or a list of atoms;
+# no control characters, no `%`, `{` or brackets but in the header section's name. UID and
+# INTERNALDATE are taken when spelt upper-case, other spellings left to the general parser.
+_ATOM = rb'[^\x00-\x20\x7f(){}"\[\]%]++'
+_QUOTED = rb'"[^\x00-\x1f\x7f"\\]*+"'
+_LIST = rb'\([^\x00-\x1f\x7f(){}"\[\]%]*+\)'
+_OTHER = rb"(?!(?i:UID|INTERNALDATE|NIL) )[A-Za-z][A-Za-z0-9.\-]*+ (?:%s|%s|%s)" % (
+    _ATOM,
+    _QUOTED,
+    _LIST,
+)
+_ITEM = rb"(?:UID (?P<uid>[0-9]++)|INTERNALDATE (?P<date>%s|NIL)|%s)" % (_QUOTED, _OTHER)
+_SECTION = rb"BODY\[HEADER\.FIELDS[^\]\x00-\x1f\x7f]*+\](?:<0>)?"
+_FETCH_HEAD = re.compile(rb"[0-9]++ \((?:%s )*+%s \{[0-9]++\}" % (_ITEM, _SECTION))
+_FETCH_TAIL = re.compile(rb"(?: %s)*+\)" % _ITEM)
 
 
 def fast_fetch_headers(data: list[Any], wanted: set[int]) -> list[FetchedHeader] | None:
     """Read `(head, literal), tail` items of a header FETCH without imapclient's lexer.
 
     Returns None as soon as anything looks unusual (no literal, a literal that is not the
-    header section, no UID), so the caller can use the general parser instead.
+    header section, no UID, a UID twice, anything outside the grammar above), so the caller
+    can use the general parser instead.
     """
     found: dict[int, FetchedHeader] = {}
-    index = 0
-    while index < len(data):
+    for index in range(0, len(data), 2):
         item = data[index]
-        if not isinstance(item, tuple) or len(item) != 2:
+        if type(item) is not tuple or len(item) != 2:
             return None
         head, literal = item
-        match = _FETCH_HEAD.fullmatch(head)
-        if match is None:
+        if type(head) is not bytes or type(literal) is not bytes:
             return None
-        before = match.group(1).rstrip()
-        if not before.endswith((b"]", b"]<0>")) or before.rfind(b"BODY[HEADER.FIELDS") < 0:
-            return None
+        start = _FETCH_HEAD.fullmatch(head)
         tail = data[index + 1] if index + 1 < len(data) else b""
-        if not isinstance(tail, bytes) or b"{" in tail:
+        if start is None or type(tail) is not bytes:
             return None
-        attributes = before + b" " + tail
-        uid = _FETCH_UID.search(attributes)
+        end = _FETCH_TAIL.fullmatch(tail)
+        if end is None:
+            return None
+        uid = end["uid"] or start["uid"]  # the last one sent, as the general parser has it
         if uid is None:
             return None
-        date = _FETCH_DATE.search(attributes)
-        number = int(uid.group(1))
+        number = int(uid)
         if number in wanted:
-            found[number] = FetchedHeader(number, literal, date.group(1) if date else None)
-        index += 2
+            if number in found:
+                return None  # the general parser merges the items of one UID
+            date = end["date"] or start["date"]
+            value = date[1:-1] if date is not None and date != b"NIL" else None
+            found[number] = FetchedHeader(number, literal, value)
     return [found[uid] for uid in sorted(found)]
 
 
@@ -65,7 +88,8 @@ _ESEARCH_ALL = re.compile(rb"\bALL\s+([0-9:,]+)", re.IGNORECASE)
 
 def esearch_uids(lines: list[Any], where: str, most: int) -> list[int]:
     """`* ESEARCH (TAG "a") UID ALL 1:5,7` -> [1, 2, 3, 4, 5, 7]; no ALL: none found. More
-    than `most` UIDs is a garbled reply (`1:4294967295` must not fill the memory)."""
+    than `most` UIDs is a garbled reply (`1:4294967295` must not fill the memory), and so is
+    a UID outside 1..2**32-1."""
     uids: list[int] = []
     for line in lines:
         if not isinstance(line, bytes):
@@ -77,7 +101,7 @@ def esearch_uids(lines: list[Any], where: str, most: int) -> list[int]:
                 low, high = sorted((int(first), int(last or first)))
             except ValueError:
                 raise MailboxError(f"{where}: UID SEARCH: malformed reply") from None
-            if high > MAX_UID or len(uids) + high - low >= most:
+            if low < 1 or high >= MAX_UID or len(uids) + high - low >= most:
                 raise MailboxError(f"{where}: UID SEARCH: malformed reply")
             uids.extend(range(low, high + 1))
     return uids
@@ -87,9 +111,42 @@ def parse_unusual(data: list[Any], wanted: set[int], where: str) -> list[Fetched
     """imapclient's general parser, for reply shapes the fast reader does not know; any way
     it fails on a garbled reply is one MailboxError."""
     try:
-        return _from_parsed(parse_fetch_response(data, False, True), wanted)
+        return _from_parsed(_by_uid(data), wanted)
     except (*NETWORK_ERRORS, *MALFORMED, IndexError, KeyError, TypeError, AttributeError):
         raise MailboxError(f"{where}: UID FETCH: malformed reply") from None
+
+
+def _by_uid(data: list[Any]) -> dict[int, dict[bytes, Any]]:
+    """imapclient's `parse_fetch_response(data, uid_is_key=True)` on its lexer, but for two
+    things: an item without UID is dropped, not keyed by its message number; INTERNALDATE is
+    kept as sent (bytes, or None for NIL or anything not a string), parsed when asked for as
+    the fast reader's is, so that a date that is none (OverflowError) does not refuse the
+    reply. Other items are kept as the lexer made them (ENVELOPE, BODY... unconverted)."""
+    parsed = parse_response(data)
+    if len(parsed) % 2:
+        raise ValueError("a message number without its items")
+    response: dict[int, dict[bytes, Any]] = {}
+    for index in range(0, len(parsed), 2):
+        int(parsed[index])  # the message number
+        items = parsed[index + 1]
+        if not isinstance(items, tuple) or len(items) % 2:
+            raise ValueError("FETCH items not in name-value pairs")
+        fields: dict[bytes, Any] = {}
+        uid: int | None = None
+        for at in range(0, len(items), 2):
+            name, value = items[at], items[at + 1]
+            if not isinstance(name, bytes):
+                raise TypeError("a FETCH item name that is not an atom")
+            word = name.upper()
+            if word == b"UID":
+                uid = int(value)
+            elif word == b"INTERNALDATE":
+                fields[word] = value if isinstance(value, bytes) else None
+            else:
+                fields[word] = value
+        if uid is not None:
+            response.setdefault(uid, {}).update(fields)
+    return response
 
 
 def _from_parsed(response: dict[int, Any], wanted: set[int]) -> list[FetchedHeader]:
@@ -104,17 +161,32 @@ def _from_parsed(response: dict[int, Any], wanted: set[int]) -> list[FetchedHead
             ),
             None,
         )
+        if header is not None and not isinstance(header, bytes):
+            raise TypeError("a header section that is not a string")  # `... 123`, `(...)`
         fetched.append(FetchedHeader(uid, header, data.get(b"INTERNALDATE")))
     return fetched
 
 
+_LISTED_UID = re.compile(rb"^\d+ \(.*?\bUID (\d+)", re.IGNORECASE)
+# An unsolicited flag update (RFC 3501 7.4.2; CONDSTORE adds MODSEQ), which a server may send
+# amid any reply: no UID, so nothing to list.
+_FLAG_ITEM = rb"(?:FLAGS \([^()\x00]*\)|MODSEQ \(\d+\))"
+_FLAG_UPDATE = re.compile(rb"\d+ \(%s(?: %s)*\)" % (_FLAG_ITEM, _FLAG_ITEM), re.IGNORECASE)
+
+
 def listed_uids(lines: list[Any], where: str) -> list[int]:
-    """`1 (UID 7)` lines of a `FETCH n:m (UID)` reply -> [7, ...]."""
+    """`1 (UID 7)` lines of a `FETCH n:m (UID)` reply -> [7, ...]; a flag update without
+    UID is passed over; a UID outside 1..2**32-1 is a garbled reply."""
     uids = []
     for line in lines:
         text = line[0] if isinstance(line, tuple) else line
         match = _LISTED_UID.search(text) if isinstance(text, bytes) else None
         if match is None:
+            if isinstance(line, bytes) and _FLAG_UPDATE.fullmatch(line):
+                continue
             raise MailboxError(f"{where}: FETCH (UID): malformed reply")
-        uids.append(int(match.group(1)))
+        uid = int(match.group(1))
+        if not _valid_uid(uid):
+            raise MailboxError(f"{where}: FETCH (UID): malformed reply")
+        uids.append(uid)
     return uids
