@@ -82,6 +82,7 @@ def test_defaults_when_sections_are_left_out(tmp_path: Path) -> None:
     assert config.summary.delivery == "imap"  # no [smtp], so the summary goes by IMAP
     assert config.summary.schedule == "monday 08:00"
     assert config.daemon.poll_interval == 300
+    assert config.daemon.idle is True  # IDLE where the server has it
     assert config.analysis.default_cadence_days == 60
     assert config.summary_recipient() == "u@h.example"
 
@@ -124,6 +125,7 @@ def test_no_file_at_the_default_location_gives_defaults(tmp_path, monkeypatch) -
         ("[summary]\nmax_people = 0\n", r"\[summary\] max_people must be at least 1"),
         ('[summary]\nsend_when_empty = "yes"\n', r"send_when_empty must be true or false"),
         ('[daemon]\npoll_interval = "often"\n', r"\[daemon\] poll_interval must be a duration"),
+        ('[daemon]\nidle = "yes"\n', r"\[daemon\] idle must be true or false"),
         ("[analysis]\nfading_ratio = 0\n", r"\[analysis\] fading_ratio must be positive"),
         ("[store]\npath = 3\n", r"\[store\] path must be a string"),
         ("imap = 3\n", r"imap must be a table"),

@@ -165,7 +165,7 @@ class FakeClock:
     def now(self) -> datetime:
         return self.current
 
-    def wait(self, seconds: float, wake_fd: int) -> None:
+    def wait(self, seconds: float, wake_fd: int, *more: int) -> None:
         self.current += timedelta(seconds=max(seconds, 1.0))
         if self.current >= self.until and self.service is not None:
             self.service.stopping = True

@@ -49,6 +49,7 @@ def status_data(app: App) -> dict[str, Any]:
             "last_result": store.meta.get("service.last_result"),
             "last_error": store.meta.get("service.last_error"),
             "next_poll_at": store.meta.get("service.next_poll_at"),
+            "waiting": store.meta.get("service.waiting"),  # "IDLE on INBOX", "polling"
         },
         "next_summary_at": utc_iso(
             next_scheduled(app.clock(), summary.weekday, summary.time, zone)
@@ -91,6 +92,7 @@ def status(app: App, as_json: bool) -> None:
         click.echo(
             f"Service: {service['state']}, last poll {service['last_poll_at']}"
             f", next poll {service['next_poll_at']}"
+            + (f"; new mail: {service['waiting']}" if service["waiting"] else "")
         )
         if service["last_error"]:
             click.echo(f"  last error: {service['last_error']}")

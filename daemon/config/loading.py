@@ -371,8 +371,9 @@ def _daemon(root: _Reader) -> DaemonConfig:
         seconds = int(parse_duration(str(raw), default_unit="s").total_seconds())
     except KithkinError:
         raise section.error("poll_interval", f'must be a duration like "5m", not {raw!r}') from None
+    idle = section.take("idle", bool, True)
     section.finish()
-    return DaemonConfig(poll_interval=seconds)
+    return DaemonConfig(poll_interval=seconds, idle=idle)
 
 
 def is_loopback(host: str) -> bool:

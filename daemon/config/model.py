@@ -60,6 +60,7 @@ class SummaryConfig:
 @dataclass(frozen=True)
 class DaemonConfig:
     poll_interval: int = 300  # seconds
+    idle: bool = True  # wait for new mail in INBOX with IMAP IDLE where the server has it
 
 
 @dataclass(frozen=True)

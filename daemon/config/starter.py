@@ -57,6 +57,8 @@ max_people = 7                   # people in the summary; `kithkin report` shows
 
 # [daemon]
 # poll_interval = "5m"
+# idle = true                    # new mail in INBOX within seconds (IMAP IDLE), if the server
+#                                # has it; false: only every poll_interval
 
 # [store]
 # path = "{store_path}"

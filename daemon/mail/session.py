@@ -304,6 +304,12 @@ class ImapSession:
                 self._esearch = bool(self.client.has_capability("ESEARCH"))
         return self._esearch
 
+    def has_idle(self) -> bool:
+        """Whether the server offers IDLE (RFC 2177), which the service waits with (idle.py)."""
+        with self.guard("CAPABILITY"):
+            self.headers.drain()
+            return bool(self.client.has_capability("IDLE"))
+
     def existing(self, uids: list[int]) -> set[int]:
         """Which of `uids` the examined folder still holds."""
         if not uids:

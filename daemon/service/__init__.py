@@ -2,6 +2,7 @@
 
     loop.py       the loop: poll, summary on schedule, signals, reconnect with backoff
     timetable.py  the two jobs, run by the injected clock
+    push.py       IDLE on INBOX between polls, where the server has it
     health.py     the state shown to status and systemd; the clock; the wake-up pipe
     notify.py     sd_notify, never blocking
 

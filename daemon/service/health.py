@@ -22,16 +22,17 @@ BACKOFF_CAP = 15 * 60.0
 
 class Clock(Protocol):
     def now(self) -> datetime: ...
-    def wait(self, seconds: float, wake_fd: int) -> None: ...
+    def wait(self, seconds: float, wake_fd: int, *more: int) -> None:
+        """Sleep `seconds`, or until one of the file descriptors is readable."""
 
 
 class SystemClock:
     def now(self) -> datetime:
         return datetime.now().astimezone()
 
-    def wait(self, seconds: float, wake_fd: int) -> None:
+    def wait(self, seconds: float, wake_fd: int, *more: int) -> None:
         if seconds > 0:
-            select.select([wake_fd], [], [], seconds)
+            select.select([wake_fd, *more], [], [], seconds)
 
 
 @dataclass

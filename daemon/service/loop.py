@@ -5,9 +5,12 @@ poll_interval`, and a check every minute whether the weekly summary is due. "Due
 from the clock and the store (summary_due), so a summary missed while the machine was off is
 sent once at the next start and never twice for the same week.
 
-One IMAP connection stays open between polls (checked with NOOP). After a drop, BYE, timeout
-or protocol error it is reopened with exponential backoff, capped at 15 minutes. A failed poll
-never stops the service; a failure is logged when the state changes, not on every poll.
+One IMAP connection stays open between polls (checked with NOOP). Where the server offers
+IDLE (and `[daemon] idle` is on), the service waits on INBOX with it between polls (push.py),
+so new mail is read within seconds. After a drop, BYE, timeout or protocol error the
+connection is reopened with exponential backoff, capped at 15 minutes (when idling, retried
+at the backoff rather than at the next poll). A failed poll never stops the service; a
+failure is logged when the state changes, not on every poll.
 
 systemd: READY=1 once config, store and the first connection attempt are done; STATUS= after
 each poll; WATCHDOG=1 while alive; SIGTERM finishes the current batch and exits 0; SIGHUP
@@ -22,6 +25,7 @@ import signal
 import sqlite3
 import time
 from collections.abc import Callable
+from contextlib import suppress
 from datetime import datetime, timedelta, tzinfo
 from types import FrameType
 from typing import Any, TypeAlias
@@ -32,11 +36,12 @@ from kithkin.daemon.app import App
 from kithkin.daemon.config import Config
 from kithkin.daemon.core.dates import local_date, parse_utc_iso, utc_iso
 from kithkin.daemon.core.timing import last_scheduled, next_scheduled
-from kithkin.daemon.errors import KithkinError, unexpected
+from kithkin.daemon.errors import KithkinError, frames, unexpected
 from kithkin.daemon.mail.credentials import get_secret
 from kithkin.daemon.mail.session import ImapSession
 from kithkin.daemon.service.health import Clock, Health, SystemClock, Wakeup
 from kithkin.daemon.service.notify import Notifier, watchdog_interval
+from kithkin.daemon.service.push import Push
 from kithkin.daemon.service.timetable import Timetable
 from kithkin.daemon.steering.policy import reply_policy
 from kithkin.daemon.store import Store, database_failure
@@ -48,6 +53,7 @@ log = logging.getLogger("kithkin.service")
 
 SUMMARY_CHECK_SECONDS = 60
 READY_RETRY_SECONDS = 1.0  # while systemd's full socket has not taken READY=1
+STOP_DONE_SECONDS = 2.0  # how long a stopping service waits for the end of its IDLE
 STARTED_KEY = "service.started_at"
 # What signal.signal() takes and returns (typeshed's private signal._HANDLER).
 SignalHandler: TypeAlias = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None
@@ -75,6 +81,7 @@ class Service:
         self.timetable = Timetable(self.clock.now)
         self.watchdog_every = watchdog_interval()
         self.last_watchdog = 0.0
+        self.push = Push(self.clock, lambda: self.store)
 
     @property
     def config(self) -> Config:
@@ -92,6 +99,8 @@ class Service:
         if self.store.meta.get(STARTED_KEY) is None:
             with self.store.atomic():
                 self.store.meta.set(STARTED_KEY, utc_iso(self.clock.now()))
+        with self.store.atomic():
+            self.store.meta.set("service.waiting", None)  # said again once known
         previous = self._install_signals()
         try:
             self._schedule_jobs()
@@ -124,6 +133,8 @@ class Service:
             if self.reload_requested:
                 self.reload()
             self.timetable.run_pending()
+            if self.health.retry_at and self.push.capable and self.config.daemon.idle:
+                self.timetable.soon(self.poll, self.health.retry_at)  # reconnect at the backoff
             self.ping_watchdog(force=True)
             self.notifier.flush()
             if self.stopping:
@@ -134,8 +145,42 @@ class Service:
                 wait = min(wait, self.watchdog_every)
             if self.notifier.ready_pending:
                 wait = min(wait, READY_RETRY_SECONDS)
-            self.clock.wait(wait, self.wakeup.read_fd)
+            if not self._idle(wait):
+                self.clock.wait(wait, self.wakeup.read_fd)
             self.wakeup.drain()
+
+    # --- push: IDLE between polls (push.py) ---------------------------------------------
+
+    def _idle(self, wait: float) -> bool:
+        """Wait up to `wait` seconds in IDLE on INBOX, if it may be; False: it may not (the
+        caller sleeps instead). New mail brings the poll forward to now; a failed IDLE
+        disconnects, polls now and leaves IDLE alone for a backoff."""
+        try:
+            if not self._may_idle(wait):
+                if self.push.active:
+                    self.push.end()
+                return False
+            assert self.mailbox is not None
+            if self.push.wait(self.mailbox, wait, self.wakeup.read_fd):
+                self.timetable.soon(self.poll, self.clock.now())
+            return True
+        except Exception as exc:  # noqa: BLE001 - a failed IDLE never stops the service
+            if not isinstance(exc, KithkinError | sqlite3.DatabaseError):
+                log.debug("%s at:\n%s", type(exc).__name__, frames(exc))
+            self.push.drop()
+            self._disconnect()
+            self.push.failed(unexpected(exc))
+            self.timetable.soon(self.poll, self.clock.now())
+            return True
+
+    def _may_idle(self, wait: float) -> bool:
+        if not self.config.daemon.idle or self.mailbox is None or self.health.state != "ok":
+            return False
+        if self.stopping or self.reload_requested:
+            return False
+        if wait <= 0 and not self.push.active:
+            return False  # a job is due: not worth an IDLE
+        return self.push.available(self.mailbox)
 
     def _schedule_jobs(self) -> None:
         self.timetable.clear()
@@ -229,7 +274,10 @@ class Service:
     def _mailbox(self) -> ImapSession:
         if self.mailbox is not None:
             try:
-                self.mailbox.noop()
+                if self.push.active:
+                    self.push.end()  # the tagged OK of IDLE shows the connection is alive
+                else:
+                    self.mailbox.noop()
                 return self.mailbox
             except KithkinError as exc:
                 log.info("connection lost (%s); reconnecting", exc)
@@ -238,6 +286,10 @@ class Service:
         return self.mailbox
 
     def _disconnect(self) -> None:
+        if self.push.active:
+            with suppress(KithkinError):
+                self.push.end(timeout=STOP_DONE_SECONDS)  # so that LOGOUT is heard
+        self.push.drop()
         if self.mailbox is not None:
             self.mailbox.logout()
             self.mailbox = None

@@ -28,6 +28,12 @@ class Timetable:
         interval = timedelta(seconds=seconds)
         self.jobs.append(_Job(interval, job, self.now() + interval))
 
+    def soon(self, job: Callable[[], None], at: datetime) -> None:
+        """Bring `job` forward to `at`, if it was due later (new mail, a reconnect)."""
+        for entry in self.jobs:
+            if entry.run == job:
+                entry.due = min(entry.due, at)
+
     def clear(self) -> None:
         self.jobs.clear()
 
