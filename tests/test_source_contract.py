@@ -332,7 +332,10 @@ def test_examine_with_its_status_sends_the_first_listing_with_it(
         source.examine("INBOX", status)
         assert listed(source.uids_above(0)) == uids
         empty = source.examine("Empty")
-        assert source.examine("Empty", empty) == empty
+        again = source.examine("Empty", empty)
+        # imap4d gives a folder never written to a new UIDVALIDITY (the current second) at
+        # each open, so only the counts are the same there
+        assert (again.exists, again.uidnext) == (empty.exists, empty.uidnext)
         assert listed(source.uids_above(0)) == []
 
 
