@@ -93,3 +93,18 @@ def test_uids_up_to_the_cursor_each_once_ascending(uids, last_uid, expunge, expe
     got = listed(uids_up_to(folder.uids_at, len(uids), last_uid))
     assert got == sorted(set(got))
     assert set(expected) <= set(got) <= set(uids)
+
+
+def test_after_the_first_window_the_next_covers_what_uidnext_says_may_be_new(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    monkeypatch.setattr(listing, "LIST_WINDOW", 100)
+    folder = Folder(list(range(1, 41)))
+    assert listed(uids_above(folder.uids_at, 40, 41, 0)) == list(range(1, 41))
+    assert folder.calls == [(39, 40), (1, 38)]  # not 8, then 32 more
+    folder = Folder(list(range(1, 41)))
+    assert listed(uids_above(folder.uids_at, 40, 41, 25)) == list(range(26, 41))
+    assert folder.calls == [(39, 40), (25, 38)]  # down to one old message, which ends it
+    folder = Folder(list(range(1, 41)))
+    assert listed(uids_above(folder.uids_at, 40, None, 25)) == list(range(26, 41))
+    assert folder.calls == [(39, 40), (1, 38)]  # no UIDNEXT: all may be new

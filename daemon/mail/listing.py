@@ -5,7 +5,9 @@ sparse (a folder of 10 messages with UIDNEXT near 2**32): `uids_at(start, end, t
 the server for the UIDs of the messages at sequence numbers start..end. New mail is a suffix
 of the folder, so the listing goes from the end backwards in growing windows and stops at the
 first window holding a UID at or below the cursor: an idle poll costs one small command.
-Going backwards, an expunge meanwhile can only show a message twice, never hide one.
+Going backwards, an expunge meanwhile can only show a message twice, never hide one. After the
+first window, the next ones are as large as UIDNEXT says new mail may need (a first sync lists
+a folder in a command per LIST_WINDOW messages, not in a dozen growing ones).
 """
 
 from __future__ import annotations
@@ -25,6 +27,8 @@ def uids_above(uids_at: UidsAt, exists: int, uidnext: int | None, last_uid: int,
     if exists == 0 or (uidnext is not None and uidnext <= last_uid + 1):
         return iter(())
     found: list[array[int]] = []  # the windows, last first: 4 bytes a UID
+    # UIDs ascend with sequence numbers, so at most `fresh` messages lie above the cursor
+    fresh = uidnext - 1 - last_uid if uidnext is not None else exists
     top, size = exists, FIRST_LIST_WINDOW
     while top >= 1:
         start = max(1, top - size + 1)
@@ -32,7 +36,8 @@ def uids_above(uids_at: UidsAt, exists: int, uidnext: int | None, last_uid: int,
         found.append(array("I", sorted(uid for uid in window if uid > last_uid)))
         if any(uid <= last_uid for uid in window):
             break
-        top, size = start - 1, min(size * 4, LIST_WINDOW)
+        top = start - 1
+        size = min(max(size * 4, fresh - (exists - top) + 1), LIST_WINDOW)  # +1: one old
     return windows(ascending(found), LIST_WINDOW)
 
 
