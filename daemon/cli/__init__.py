@@ -10,6 +10,7 @@ package that prints; it may import every other.
 
 from __future__ import annotations
 
+import importlib
 import logging
 import os
 import sqlite3
@@ -28,8 +29,27 @@ from kithkin.parsers.text import clean_line, printable
 log = logging.getLogger("kithkin")
 
 
+# Each command's module, imported only when that command runs (or help lists them all): a
+# `kithkin sync` does not load the summary's templates, nor `kithkin report` the IMAP session.
+COMMANDS = {
+    "init": "setup", "credentials": "setup", "contacts": "contacts", "sync": "sync",
+    "interactions": "sync", "log": "people", "unlog": "people", "note": "people",
+    "show": "people", "report": "report", "summary": "report", "run": "service",
+    "status": "service",
+}  # fmt: skip
+
+
 class KithkinGroup(click.Group):
-    """Turns known errors into one line and an exit status."""
+    """Loads commands when asked for; turns known errors into one line and an exit status."""
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted({*COMMANDS, *super().list_commands(ctx)})
+
+    def get_command(self, ctx: click.Context, cmd_name: str) -> click.Command | None:
+        module = COMMANDS.get(cmd_name)
+        if module is not None and cmd_name not in self.commands:
+            importlib.import_module(f"kithkin.daemon.cli.{module}").register(self)
+        return super().get_command(ctx, cmd_name)
 
     def invoke(self, ctx: click.Context) -> Any:
         try:
@@ -122,16 +142,6 @@ def cli(ctx: click.Context, config_path: Path | None, verbose: int) -> None:
     """
     setup_logging(verbose)
     ctx.obj = App(config_path=config_path)
-
-
-def register_commands() -> None:
-    from kithkin.daemon.cli import contacts, people, report, service, setup, sync
-
-    for module in (setup, contacts, sync, people, report, service):
-        module.register(cli)
-
-
-register_commands()
 
 
 def main() -> None:
