@@ -435,6 +435,8 @@ first_valid_uid = {uid}
 first_valid_gid = {gid}
 mail_location = maildir:~/Maildir
 mail_fsync = never
+# 256 MB by default: too little to index a million messages (tests/bench/bench_wire.py)
+default_vsz_limit = 2G
 passdb {{
   driver = passwd-file
   args = scheme=PLAIN username_format=%u {self.passwd_dir}/%u

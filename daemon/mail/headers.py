@@ -39,7 +39,7 @@ OTHER_FIELDS_ITEM = "BODY.PEEK[HEADER.FIELDS ({})]".format(
 FIRST_READ = 16 * 1024  # bytes of a header section read at first; nearly every one is smaller
 HEADER_LIMIT = 256 * 1024  # bytes of a header section read at most
 BODY_LIMIT = 256 * 1024  # bytes of a reply to a summary read at most
-MAX_AHEAD = 4  # batches whose FETCH is sent before their turn, at most
+MAX_AHEAD = 8  # batches whose FETCH is sent before their turn, at most
 
 Key = tuple[int, ...]
 Outcome = list[FetchedHeader] | MailboxError

@@ -52,7 +52,7 @@ from kithkin.parsers.text import clean_line
 log = logging.getLogger("kithkin.sync")
 
 FETCH_BATCH = 500  # UIDs per UID FETCH: about 3.5 KB of command line
-PIPELINE_DEPTH = 3  # batches whose FETCH is sent while one is being read (see mail/headers.py)
+PIPELINE_DEPTH = 7  # batches whose FETCH is sent while one is being read (see mail/headers.py)
 LARGE_GROUP = 16  # header sections over the first read are read again this many at a time
 
 

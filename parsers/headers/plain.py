@@ -16,6 +16,7 @@ that on generated hostile blocks.
 from __future__ import annotations
 
 import re
+from functools import lru_cache
 
 from kithkin.parsers.addresses import normalise_address
 
@@ -84,11 +85,12 @@ def plain_addresses(raw: bytes) -> tuple[set[bytes], set[bytes]] | None:
         else:
             return None
         if b"xn--" in value:
-            found = [_normal_form(address) for address in found]
+            found = [_normal_form(a) if b"xn--" in a else a for a in found]
         (senders if key == b"from" else recipients).update(found)
     return senders, recipients
 
 
+@lru_cache(maxsize=4096)  # the same few correspondents' addresses, message after message
 def _normal_form(address: bytes) -> bytes:
     """An address with IDNA labels, in normal form (their Unicode), as read_block has it."""
     normal = normalise_address(address.decode("ascii"))
