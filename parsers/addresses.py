@@ -41,6 +41,7 @@ def normalise_address(raw: str) -> str | None:
     return f"{unicodedata.normalize('NFC', local).casefold()}@{normal_domain}"
 
 
+@lru_cache(maxsize=4096)  # a mailbox has many addresses, but few domains
 def normalise_domain(domain: str) -> str | None:
     domain = domain.strip().rstrip(".")
     if not domain:
