@@ -3,11 +3,13 @@ whatever they posted to large threads after it (store/history.py `unanswered`)."
 
 from __future__ import annotations
 
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
 from test_analysis import AS_OF, SETTINGS, Book
 
+from kithkin.daemon.core.records import Interaction
 from kithkin.daemon.summary.inputs import report_for
 
 
@@ -59,3 +61,26 @@ def test_the_newest_direct_message_counts_and_as_of_is_respected(book: Book) -> 
     assert waiting(book) == []
     report = report_for(book.store, AS_OF.replace(day=AS_OF.day - 2), SETTINGS)
     assert [(a.days_waiting, a.subject) for a in report.awaiting_reply] == [(4, "newer")]
+
+
+def test_a_call_logged_for_a_day_answers_that_days_mail_whatever_its_hour(book: Book) -> None:
+    """A call or meeting is logged by the day (stored at noon UTC); mail that came later
+    that day is answered by it, and mail of the next day is not."""
+
+    def at(days_ago: int, hour: int) -> datetime:
+        day = AS_OF - timedelta(days=days_ago)
+        return datetime(day.year, day.month, day.day, hour, 0, tzinfo=UTC)
+
+    def incoming(contact: int, when: datetime, subject: str) -> None:
+        with book.store.atomic():
+            book.store.interactions.add([Interaction(
+                contact_id=contact, direction="in", date=when, message_key=f"<{subject}@t>",
+                message_id=f"{subject}@t", subject=subject, audience=1, kind="email")])  # fmt: skip
+
+    late = book.person("Late")
+    incoming(late, at(5, 18), "evening question")
+    book.mail(late, 5, "in", kind="call")  # the same day, stored at noon
+    nextday = book.person("Next Day")
+    book.mail(nextday, 5, "in", kind="call")
+    incoming(nextday, at(4, 1), "after midnight")
+    assert waiting(book) == [("Next Day", 4, "after midnight")]

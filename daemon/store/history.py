@@ -15,7 +15,8 @@ from kithkin.daemon.core.rhythm import ContactDays
 from kithkin.daemon.store.connection import Subject
 from kithkin.daemon.store.interactions import day_bound
 
-# What answers a message from them: your email to at most three people, or a call or meeting.
+# What answers a message from them: your email to at most three people, or a call or meeting,
+# which is logged by the day (at noon UTC) and so answers all of that day's mail.
 _ANSWER = f"(kind != 'email' OR (direction = 'out' AND {SQL_PERSONAL}))"
 
 
@@ -106,20 +107,29 @@ class History(Subject):
     def unanswered(self, last_day: int) -> dict[int, dict[str, Any]]:
         """contact_id -> their newest direct email (to at most three people) on or before
         `last_day` that nothing of yours answered since: no email from you to at most three
-        people and nothing logged by hand after it. What they sent to larger threads after
-        it does not matter.
+        people and nothing logged by hand after it (a call logged for a day answers all of
+        that day's mail). What they sent to larger threads after it does not matter.
 
-        Per contact, two indexed lookups (contact_id, date): the newest answer, then the
-        newest direct email after it.
+        Per contact, three indexed lookups: the newest answer (contact_id, date), whether a
+        call or meeting was logged that day (contact_id, day), then the newest direct email
+        after it.
         """
         bound = day_bound(last_day)
         rows = self.db.execute(
-            f"""WITH answered AS (
+            f"""WITH newest AS (
                    SELECT c.id AS contact_id,
-                          (SELECT a.date FROM interactions a
+                          (SELECT a.id FROM interactions a
                            WHERE a.contact_id = c.id AND a.date < ? AND {_ANSWER}
-                           ORDER BY a.date DESC LIMIT 1) AS date
-                   FROM contacts c)
+                           ORDER BY a.date DESC LIMIT 1) AS answer
+                   FROM contacts c),
+               answered AS (  -- a call that day answers the day's mail, later than noon too
+                   SELECT n.contact_id,
+                          CASE WHEN EXISTS (SELECT 1 FROM interactions h
+                                            WHERE h.contact_id = n.contact_id
+                                              AND h.day = a.day AND h.kind != 'email')
+                               THEN substr(a.date, 1, 10) || 'T23:59:59Z'
+                               ELSE a.date END AS date
+                   FROM newest n LEFT JOIN interactions a ON a.id = n.answer)
                SELECT r.contact_id, i.date, i.day, i.subject
                FROM answered r JOIN interactions i ON i.id = (
                    SELECT id FROM interactions
