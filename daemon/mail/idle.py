@@ -23,11 +23,10 @@ import imaplib
 import re
 import select
 import ssl
-from typing import cast
 
 from kithkin.daemon.errors import MailboxError
 from kithkin.daemon.mail.session import ImapSession
-from kithkin.daemon.mail.wire import MAX_LINE, MAX_LITERAL
+from kithkin.daemon.mail.wire import read_line, read_literal
 
 # Untagged responses that mean the examined folder changed (RFC 2177 §3, RFC 3501 §7.3-7.4).
 CHANGES = frozenset({b"EXISTS", b"RECENT", b"EXPUNGE", b"FETCH"})
@@ -142,11 +141,7 @@ class Idle:
         line = self._line()
         head, rest = line, line
         while (literal := _LITERAL.search(rest)) is not None:
-            size = int(literal.group(1))
-            if size > MAX_LITERAL:
-                raise imaplib.IMAP4.abort(f"a literal of {size} bytes")
-            if len(self.imap.read(size)) < size:
-                raise imaplib.IMAP4.abort("socket error: EOF in a literal")
+            read_literal(self.imap, int(literal.group(1)))
             rest = self._line()
         if head.startswith(b"+"):
             return b"+", head
@@ -163,14 +158,4 @@ class Idle:
         return kind, head
 
     def _line(self) -> bytes:
-        try:
-            line = cast(bytes, self.imap.file.readline(MAX_LINE + 1))
-        except OSError as exc:
-            raise imaplib.IMAP4.abort(f"socket error: {exc}") from None
-        if not line:
-            raise imaplib.IMAP4.abort("socket error: EOF")
-        if len(line) > MAX_LINE:
-            raise imaplib.IMAP4.abort(f"a reply line of more than {MAX_LINE} bytes")
-        if not line.endswith(b"\n"):
-            raise imaplib.IMAP4.abort("socket error: EOF in a line")
-        return line
+        return read_line(self.imap)

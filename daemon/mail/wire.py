@@ -114,24 +114,34 @@ class Wire:
             if literal is None:
                 pieces.append(head.rstrip(b"\r\n"))
                 return pieces
-            size = int(literal.group(1))
-            if size > MAX_LITERAL:
-                raise imaplib.IMAP4.abort(f"a literal of {size} bytes")
-            body = self.imap.read(size)
-            if len(body) < size:
-                raise imaplib.IMAP4.abort("socket error: EOF in a literal")
+            body = read_literal(self.imap, int(literal.group(1)))
             pieces.append((head[: literal.end() - 2], body))
             head = self._line()
 
     def _line(self) -> bytes:
-        try:
-            line = cast(bytes, self.imap.file.readline(MAX_LINE + 1))
-        except OSError as exc:
-            raise imaplib.IMAP4.abort(f"socket error: {exc}") from None
-        if not line:
-            raise imaplib.IMAP4.abort("socket error: EOF")
-        if len(line) > MAX_LINE:
-            raise imaplib.IMAP4.abort(f"a reply line of more than {MAX_LINE} bytes")
-        if not line.endswith(b"\n"):
-            raise imaplib.IMAP4.abort("socket error: EOF in a line")
-        return line
+        return read_line(self.imap)
+
+
+def read_line(imap: imaplib.IMAP4) -> bytes:
+    """One reply line of at most MAX_LINE bytes, ending with its line break."""
+    try:
+        line = cast(bytes, imap.file.readline(MAX_LINE + 1))
+    except OSError as exc:
+        raise imaplib.IMAP4.abort(f"socket error: {exc}") from None
+    if not line:
+        raise imaplib.IMAP4.abort("socket error: EOF")
+    if len(line) > MAX_LINE:
+        raise imaplib.IMAP4.abort(f"a reply line of more than {MAX_LINE} bytes")
+    if not line.endswith(b"\n"):
+        raise imaplib.IMAP4.abort("socket error: EOF in a line")
+    return line
+
+
+def read_literal(imap: imaplib.IMAP4, size: int) -> bytes:
+    """A literal of `size` bytes (at most MAX_LITERAL), read whole."""
+    if size > MAX_LITERAL:
+        raise imaplib.IMAP4.abort(f"a literal of {size} bytes")
+    body = imap.read(size)
+    if len(body) < size:
+        raise imaplib.IMAP4.abort("socket error: EOF in a literal")
+    return body
