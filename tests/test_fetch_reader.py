@@ -517,6 +517,12 @@ def test_an_unsolicited_flag_update_in_a_listing_is_ignored() -> None:
     assert listed_uids([b"1 (UID 7)", b"3 (FLAGS (\\Seen))", b"2 (UID 9)"], "here") == [7, 9]
 
 
+def test_a_uid_is_an_item_of_its_own_not_the_end_of_another_name() -> None:
+    assert listed_uids([b"1 (X-UID 5 UID 7)", b"2 (FLAGS () UID 9)"], "here") == [7, 9]
+    with pytest.raises(MailboxError):
+        listed_uids([b"1 (X-UID 5)"], "here")
+
+
 def test_a_listed_uid_above_32_bits_is_malformed() -> None:
     with pytest.raises(MailboxError):
         listed_uids([b"1 (UID 4294967296)"], "here")

@@ -167,7 +167,7 @@ def _from_parsed(response: dict[int, Any], wanted: set[int]) -> list[FetchedHead
     return fetched
 
 
-_LISTED_UID = re.compile(rb"^\d+ \(.*?\bUID (\d+)", re.IGNORECASE)
+_LISTED_UID = re.compile(rb"^\d+ \((?:.*? )?UID (\d+)", re.IGNORECASE)  # an item, not X-UID
 # An unsolicited flag update (RFC 3501 7.4.2; CONDSTORE adds MODSEQ), which a server may send
 # amid any reply: no UID, so nothing to list.
 _FLAG_ITEM = rb"(?:FLAGS \([^()\x00]*\)|MODSEQ \(\d+\))"
