@@ -2,8 +2,8 @@
 split after a failing FETCH, a folder skipped as unchanged, set-aside records of other
 folders and old UIDVALIDITYs, store failures (the message's or the machine's), totals over
 several batches, and a reply to a summary read in INBOX. Each test pins a mutant that
-survived mutation testing (named in its docstring); one strict xfail pins an engine bug
-found on the way (a narrowing that ends on a failure leaves the connection broken)."""
+survived mutation testing (named in its docstring), and an engine bug found on the way (a
+narrowing that ended on a failure left the connection broken for the next folder)."""
 
 from __future__ import annotations
 
@@ -17,7 +17,6 @@ from helpers import ME, ME_ALIAS
 from mailbuilder import make_message
 from memorysource import MemoryMailbox, MemorySource
 
-from kithkin.daemon.errors import MailboxError
 from kithkin.daemon.steering.tokens import summary_message_id
 from kithkin.daemon.store import Store
 from kithkin.daemon.sync import Sync, SyncReport
@@ -104,12 +103,6 @@ def test_a_batch_split_after_a_failing_fetch_logs_every_other_message(
     assert set_aside(store) == [("INBOX", uidvalidity, bad, "fetch")]
 
 
-@pytest.mark.xfail(
-    raises=MailboxError,
-    strict=True,
-    reason="engine bug: when the last UID a narrowing tries fails, the connection is left "
-    "broken and the next command (here the next folder's EXAMINE) stops the sync",
-)
 def test_a_poisoned_newest_message_does_not_stop_the_next_folder(store: Store) -> None:
     """Seen with Dovecot and the fault proxy too: `kithkin sync` exits 1 with `EXAMINE Sent:
     connection lost` when the poisoned message is the last of its batch."""

@@ -211,6 +211,20 @@ def test_a_message_the_server_cannot_send_is_found_and_set_aside(proxied, then: 
     assert mail.status()["set_aside"] == []
 
 
+def test_a_poisoned_newest_message_leaves_a_connection_the_next_folder_can_use(proxied) -> None:
+    """The last message of the folder is the one the server cannot send: its last try is
+    the narrowing's last FETCH, and the sync goes on to Sent on a fresh connection."""
+    mail, proxy = proxied
+    newest = max(mail.uids.values())
+    proxy.poison = PoisonFetch(frozenset({newest}), then="cut")
+    code, out, err = mail.cli("sync")
+    assert code == 0, err
+    assert "1 message(s) could not be read and were set aside" in out
+    assert mail.logged() == mail.contact_subjects()  # the newest is a stranger's
+    assert [r["uid"] for r in mail.status()["set_aside"]] == [newest]
+    assert {folder["name"] for folder in mail.status()["folders"]} >= {"INBOX", "Sent"}
+
+
 def test_a_server_that_fails_every_fetch_sets_nothing_aside(proxied) -> None:
     """When no FETCH works at all, it is the server, not a message: one error line, exit 1,
     nothing set aside, and the next sync (server fixed) logs everything."""

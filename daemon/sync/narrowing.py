@@ -55,6 +55,7 @@ class Narrowing:
         self.any_success = False
         self.failures_in_a_row = 1  # the FETCH that brought us here
         self.recoveries = 0
+        self.last_failure: MailboxError | None = None  # of the last FETCH tried
 
     def run(
         self, uids: list[int], error: MailboxError, cursor: int
@@ -66,9 +67,16 @@ class Narrowing:
                 self.fetch([cursor])
             except MailboxError as exc:
                 raise GiveUp(exc) from None
+            self.last_failure = None
         for uid in suspects:
             log.warning("%s: UID %s could not be fetched %d times; set aside", self.folder,
                         uid, FETCH_TRIES)  # fmt: skip
+        failure = self.last_failure
+        if failure is not None and not isinstance(failure, FetchIncomplete):
+            try:  # the last try may have broken the connection the sync goes on with
+                self.reconnect()
+            except MailboxError as exc:
+                raise GiveUp(exc) from None
         return fetched, suspects
 
     def _split(self, uids: list[int], error: MailboxError) -> tuple[list[FetchedHeader], list[int]]:
@@ -99,9 +107,11 @@ class Narrowing:
         self._recover(error)
         try:
             fetched = self.fetch(uids)
-        except MailboxError:
+        except MailboxError as exc:
             self.failures_in_a_row += 1
+            self.last_failure = exc
             raise
+        self.last_failure = None
         self.any_success = True
         self.failures_in_a_row = 0
         return fetched
