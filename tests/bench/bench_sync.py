@@ -588,10 +588,12 @@ def _exit(manager: Any, exc: BaseException | None) -> bool:
 
 def breakdown(config_path: Path) -> tuple[float, dict[str, float]]:
     """One real `Sync.run()` in this process, its stages timed by wrapping what it calls:
-    `Mailbox.fetch_headers`, `read_block` (every message), `HeaderBlock.facts` (only mail
-    that concerns a contact), `match`, and the store's
+    `Mailbox.fetch_headers`, the sieve over raw bytes (every message), `read_block` (what the
+    sieve lets through), `HeaderBlock.facts` (only mail that concerns a contact), `match`, and
+    the store's
     writes (BEGIN, inserts, cursor, COMMIT). Returns (total seconds, seconds per stage)."""
     from kithkin.daemon.config import load_config
+    from kithkin.daemon.core import matching
     from kithkin.daemon.mail.credentials import get_secret
     from kithkin.daemon.mail.session import ImapSession
     from kithkin.daemon.store import Store
@@ -605,12 +607,13 @@ def breakdown(config_path: Path) -> tuple[float, dict[str, float]]:
     mailbox = ImapSession.connect(imap, get_secret(imap))
     timer = StageTimer()
     originals = {"read_block": engine.read_block, "match": engine.match}
-    facts = HeaderBlock.facts
+    facts, sieve = HeaderBlock.facts, matching.plain_addresses
     try:
         mailbox.fetch_headers = timer.wrap("fetch_headers", mailbox.fetch_headers)
         for name, fn in originals.items():
             setattr(engine, name, timer.wrap(name, fn))
         HeaderBlock.facts = timer.wrap("facts (contacts only)", facts)  # type: ignore[method-assign]
+        matching.plain_addresses = timer.wrap("sieve (raw bytes)", sieve)
         store.atomic = timer.wrap_context("store writes", store.atomic)
         store.interactions.add = timer.wrap("store writes", store.interactions.add)
         store.folders.save = timer.wrap("store writes", store.folders.save)
@@ -622,6 +625,7 @@ def breakdown(config_path: Path) -> tuple[float, dict[str, float]]:
         for name, fn in originals.items():
             setattr(engine, name, fn)
         HeaderBlock.facts = facts  # type: ignore[method-assign]
+        matching.plain_addresses = sieve
         mailbox.logout()
         store.close()
     return total, timer.seconds
