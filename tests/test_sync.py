@@ -18,7 +18,7 @@ from kithkin.daemon.config import load_config
 from kithkin.daemon.mail import listing as listing_module
 from kithkin.daemon.mail.session import ImapSession
 from kithkin.daemon.store import Store
-from kithkin.daemon.sync import Sync
+from kithkin.daemon.sync import Sync, SyncReport
 
 ADA = "Ada Lovelace <ada@example.org>"
 GRACE = "grace@bücher.example"
@@ -52,6 +52,20 @@ class Setup:
     @property
     def db(self) -> Path:
         return self.config.parent / "kithkin.db"
+
+    def engine_run(self, store: Store | None = None) -> tuple[SyncReport, ImapSession]:
+        """One `Sync.run()` in this process: its report, and the session (its command record
+        and round trips). Into `store` if given (left open), else the store, opened and closed."""
+        config = load_config(self.config)
+        own = store is None
+        store = store or Store.open(self.db)
+        mailbox = ImapSession.connect(config.require_imap(), self.server.password)
+        try:
+            return Sync(mailbox, store, config.me, clock=lambda: T0).run(), mailbox
+        finally:
+            mailbox.logout()
+            if own:
+                store.close()
 
 
 @pytest.fixture
@@ -218,12 +232,7 @@ def test_a_contact_added_later_is_backfilled_by_a_targeted_search(setup, tmp_pat
     setup.add("Grace", "grace@example.org")
     store = Store.open(setup.db)
     assert store.backfill.pending() == ["grace@example.org"]
-    config = load_config(setup.config)
-    mailbox = ImapSession.connect(config.require_imap(), setup.server.password)
-    try:
-        report = Sync(mailbox, store, config.me, clock=lambda: T0).run()
-    finally:
-        mailbox.logout()
+    report, mailbox = setup.engine_run(store)
     assert report.logged == 3
     searches = [c for c in mailbox.commands if c.startswith("UID SEARCH") and "FROM" in c]
     assert searches, mailbox.commands
@@ -327,14 +336,7 @@ def test_an_unchanged_folder_is_skipped_without_search_or_fetch(setup: Setup) ->
     setup.add("Ada", "ada@example.org")
     setup.put("INBOX", from_=ADA, to=ME, subject="one")
     setup.sync()
-    config = load_config(setup.config)
-    store = Store.open(setup.db)
-    mailbox = ImapSession.connect(config.require_imap(), setup.server.password)
-    try:
-        report = Sync(mailbox, store, config.me, clock=lambda: T0).run()
-    finally:
-        mailbox.logout()
-        store.close()
+    report, mailbox = setup.engine_run()
     assert all(folder.unchanged for folder in report.folders)
     # STATUS says nothing changed: no EXAMINE, and LIST with both STATUS in one round trip
     assert [c.split()[0] for c in mailbox.commands] == ["LIST", "STATUS", "STATUS"]
@@ -348,14 +350,7 @@ def test_a_changed_folder_costs_two_round_trips(setup: Setup) -> None:
     setup.put("INBOX", from_=ADA, to=ME, subject="one")
     setup.sync()
     setup.put("INBOX", from_=ADA, to=ME, subject="two")
-    config = load_config(setup.config)
-    store = Store.open(setup.db)
-    mailbox = ImapSession.connect(config.require_imap(), setup.server.password)
-    try:
-        report = Sync(mailbox, store, config.me, clock=lambda: T0).run()
-    finally:
-        mailbox.logout()
-        store.close()
+    report, mailbox = setup.engine_run()
     assert [folder.unchanged for folder in report.folders] == [False, True]
     assert report.folders[0].messages == 1
     commands = list(mailbox.commands)
