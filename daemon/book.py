@@ -54,6 +54,7 @@ def add_contact(
     every_days: int | None = None,
     tags: Iterable[str] = (),
     birthday: str | None = None,
+    nickname: str | None = None,
     now: datetime,
 ) -> Contact:
     addresses = normalise_emails(emails)
@@ -66,6 +67,7 @@ def add_contact(
             every_days=every_days,
             tags=clean_tags(tags),
             birthday=birthday,
+            nickname=clean_name(nickname) if nickname else None,
             now=now,
         )
     return store.contacts.get(contact_id)
@@ -133,6 +135,7 @@ def _merge(store: Store, record: ContactRecord, now: datetime) -> str:
             record.emails,
             tags=clean_tags(record.tags),
             birthday=record.birthday,
+            nickname=record.nickname,
             now=now,
         )
         return "added"
@@ -140,10 +143,16 @@ def _merge(store: Store, record: ContactRecord, now: datetime) -> str:
     new_emails = [email for email in record.emails if email not in existing.emails]
     new_tags = [tag for tag in clean_tags(record.tags) if tag not in existing.tags]
     new_birthday = record.birthday if record.birthday and not existing.birthday else False
-    if not (new_emails or new_tags or new_birthday):
+    new_nickname = record.nickname if record.nickname and not existing.nickname else False
+    if not (new_emails or new_tags or new_birthday or new_nickname):
         return "unchanged"
     store.contacts.update(
-        existing.id, add_emails=new_emails, add_tags=new_tags, birthday=new_birthday, now=now
+        existing.id,
+        add_emails=new_emails,
+        add_tags=new_tags,
+        birthday=new_birthday,
+        nickname=new_nickname,
+        now=now,
     )
     return "updated"
 

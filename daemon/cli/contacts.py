@@ -38,6 +38,7 @@ def _every(value: str | None) -> int | None:
 @click.option("--every", metavar="DURATION", help="How often you want to be in touch: 30d, 3w, 6m.")
 @click.option("--tag", "tags", multiple=True, metavar="TAG", help="A tag; repeat for several.")
 @click.option("--birthday", metavar="DATE", help="YYYY-MM-DD, or --MM-DD when the year is unknown.")
+@click.option("--nickname", metavar="NAME", help="What you call them; commands find them by it.")
 @pass_app
 def add(
     app: App,
@@ -46,6 +47,7 @@ def add(
     every: str | None,
     tags: tuple[str, ...],
     birthday: str | None,
+    nickname: str | None,
 ) -> None:
     """Add a person. Their past mail is logged on the next `kithkin sync`.
 
@@ -60,6 +62,7 @@ def add(
         every_days=_every(every),
         tags=tags,
         birthday=parse_birthday(birthday) if birthday else None,
+        nickname=nickname,
         now=app.clock(),
     )
     click.echo(f"Added {contact.name} <{', '.join(contact.emails)}>")
@@ -113,6 +116,8 @@ def list_(app: App, as_json: bool) -> None:
 
 def describe(contact: Contact) -> str:
     parts = [", ".join(contact.emails)]
+    if contact.nickname:
+        parts.append(f"nickname {contact.nickname}")
     if contact.every_days:
         parts.append(f"every {contact.every_days}d")
     if contact.tags:
@@ -140,6 +145,8 @@ def describe(contact: Contact) -> str:
 @click.option("--untag", "untags", multiple=True, metavar="TAG", help="Remove a tag.")
 @click.option("--birthday", metavar="DATE", help="YYYY-MM-DD or --MM-DD.")
 @click.option("--no-birthday", is_flag=True, help="Remove the birthday.")
+@click.option("--nickname", metavar="NAME", help="Set what you call them.")
+@click.option("--no-nickname", is_flag=True, help="Remove the nickname.")
 @click.option(
     "--remind",
     metavar="DURATION",
@@ -160,6 +167,8 @@ def edit(
     untags: tuple[str, ...],
     birthday: str | None,
     no_birthday: bool,
+    nickname: str | None,
+    no_nickname: bool,
     remind: str | None,
     no_remind: bool,
 ) -> None:
@@ -171,6 +180,8 @@ def edit(
       kithkin contacts edit ada --remind 3d
     """
     if every and no_every or birthday and no_birthday or remind and no_remind:
+        raise UsageError("give a value or its --no- option, not both")
+    if nickname and no_nickname:
         raise UsageError("give a value or its --no- option, not both")
     contact = book.resolve_contact(app.store, name)
     # An older version may have stored an address uncleaned; it can still be removed.
@@ -190,6 +201,7 @@ def edit(
             remove_tags=book.clean_tags(untags),
             birthday=None if no_birthday else parse_birthday(birthday) if birthday else False,
             remind_days=None if no_remind else parse_lead(remind) if remind else False,
+            nickname=None if no_nickname else book.clean_name(nickname) if nickname else False,
             now=app.clock(),
         )
     updated = sanitised(app.store.contacts.get(contact.id))

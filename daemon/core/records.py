@@ -19,6 +19,7 @@ class Contact:
     snoozed_until: str | None = None
     muted: bool = False
     remind_days: int | None = None  # how long before their birthday; None: [analysis] default
+    nickname: str | None = None
 
     def as_json(self) -> dict[str, Any]:
         shown: dict[str, Any] = {
@@ -30,6 +31,8 @@ class Contact:
         }
         if self.remind_days is not None:
             shown["remind_days"] = self.remind_days
+        if self.nickname is not None:
+            shown["nickname"] = self.nickname
         return shown
 
 

@@ -27,7 +27,7 @@ class Contacts(Subject):
     def _select(self, where: str, params: list[Any]) -> list[Contact]:
         rows = self.db.execute(
             f"""SELECT c.id, c.name, c.every_days, c.birthday, c.snoozed_until, c.muted,
-                   c.remind_days,
+                   c.remind_days, c.nickname,
                    (SELECT json_group_array(address) FROM
                       (SELECT address FROM addresses WHERE contact_id = c.id ORDER BY rowid)),
                    (SELECT json_group_array(tag) FROM
@@ -44,8 +44,9 @@ class Contacts(Subject):
                 snoozed_until=row[4],
                 muted=bool(row[5]),
                 remind_days=row[6],
-                emails=tuple(json.loads(row[7])),
-                tags=tuple(json.loads(row[8])),
+                nickname=row[7],
+                emails=tuple(json.loads(row[8])),
+                tags=tuple(json.loads(row[9])),
             )
             for row in rows
         ]
@@ -68,6 +69,7 @@ class Contacts(Subject):
         every_days: int | None = None,
         tags: Iterable[str] = (),
         birthday: str | None = None,
+        nickname: str | None = None,
         now: datetime,
     ) -> int:
         """Insert a contact; every address must be free. Returns the new id."""
@@ -75,8 +77,9 @@ class Contacts(Subject):
         addresses = list(dict.fromkeys(emails))
         self._claim(None, addresses)
         cursor = self.db.execute(
-            "INSERT INTO contacts (name, every_days, birthday, created_at) VALUES (?,?,?,?)",
-            [name, every_days, birthday, utc_iso(now)],
+            "INSERT INTO contacts (name, every_days, birthday, nickname, created_at)"
+            " VALUES (?,?,?,?,?)",
+            [name, every_days, birthday, nickname, utc_iso(now)],
         )
         contact_id = int(cursor.lastrowid or 0)
         self._add_addresses(contact_id, addresses, now)
@@ -95,6 +98,7 @@ class Contacts(Subject):
         remove_tags: Iterable[str] = (),
         birthday: str | None | bool = False,
         remind_days: int | None | bool = False,
+        nickname: str | None | bool = False,
         now: datetime,
     ) -> None:
         """Change one contact; `False` means "leave as is" for the nullable fields."""
@@ -113,6 +117,8 @@ class Contacts(Subject):
             self.db.execute(
                 "UPDATE contacts SET remind_days = ? WHERE id = ?", [remind_days, contact_id]
             )
+        if nickname is not False:
+            self.db.execute("UPDATE contacts SET nickname = ? WHERE id = ?", [nickname, contact_id])
         for address in remove_emails:
             self.db.execute(
                 "DELETE FROM addresses WHERE address = ? AND contact_id = ?", [address, contact_id]

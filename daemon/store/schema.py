@@ -189,6 +189,12 @@ def _0007(db: Database) -> None:
     )
 
 
+@migrations(name="0008_contact_nicknames")
+def _0008(db: Database) -> None:
+    """What the owner calls a person (`--nickname`, a vCard's NICKNAME): names match it too."""
+    _run(db, "ALTER TABLE contacts ADD COLUMN nickname TEXT")
+
+
 def migration_names() -> list[str]:
     """Every migration this code knows, in order (all are pending on an empty database)."""
     return [migration.name for migration in migrations.pending(Database(memory=True))]

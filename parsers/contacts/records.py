@@ -23,6 +23,7 @@ class ContactRecord:
     birthday: str | None = None  # "YYYY-MM-DD" or "--MM-DD"
     tags: tuple[str, ...] = ()
     line: int = 0  # where the entry starts, 1-based
+    nickname: str | None = None
 
 
 @dataclass(frozen=True)

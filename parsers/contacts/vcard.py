@@ -1,7 +1,7 @@
 """vCard 2.1, 3.0 and 4.0 text -> `ContactRecord`s, and a `Problem` for each line we could not use.
 
-Only what Kithkin needs is read: FN, N, EMAIL, BDAY and CATEGORIES. A bad line or a broken card is
-reported with its physical line number and parsing goes on with the rest of the file. Names,
+Only what Kithkin needs is read: FN, N, NICKNAME, EMAIL, BDAY and CATEGORIES. A bad line or a
+broken card is reported with its physical line number and parsing goes on with the rest. Names,
 tags and addresses are cleaned (`text.clean_line`); quoted-printable bytes are decoded with
 `text.decode_bytes` and the property's CHARSET.
 """
@@ -15,6 +15,7 @@ from dataclasses import dataclass, field
 from kithkin.parsers.addresses import normalise_address
 from kithkin.parsers.contacts.records import (
     LINE_BREAK,
+    MAX_NAME,
     ContactRecord,
     Problem,
     first_line,
@@ -51,6 +52,7 @@ class _Card:
 class _Fields:
     formatted_name: str = ""
     structured_name: str = ""
+    nickname: str = ""
     emails: list[str] = field(default_factory=list)
     birthday: str | None = None
     tags: list[str] = field(default_factory=list)
@@ -267,6 +269,7 @@ def _build_record(card: _Card) -> tuple[ContactRecord | None, list[Problem]]:
         birthday=fields.birthday,
         tags=tuple(dict.fromkeys(fields.tags)),
         line=card.number,
+        nickname=fields.nickname or None,
     )
     return record, fields.problems
 
@@ -282,6 +285,15 @@ def _read_structured_name(fields: _Fields, prop: _Property) -> None:
     family, given, *_ = _split_escaped(_decoded(prop), ";") + ["", ""]
     # A part may list several values separated by commas ("John,Quincy").
     fields.structured_name = clean_line(f"{given} {family}".replace(",", " "))
+
+
+def _read_nickname(fields: _Fields, prop: _Property) -> None:
+    if fields.nickname:
+        return
+    # NICKNAME may list several ("Jim,Jimmie"): the first is what the owner calls them.
+    first = next((n for n in map(clean_line, _split_escaped(_decoded(prop), ",")) if n), "")
+    if len(first) <= MAX_NAME:
+        fields.nickname = first
 
 
 def _read_email(fields: _Fields, prop: _Property) -> None:
@@ -316,6 +328,7 @@ def _read_categories(fields: _Fields, prop: _Property) -> None:
 _READERS: dict[str, Callable[[_Fields, _Property], None]] = {
     "FN": _read_formatted_name,
     "N": _read_structured_name,
+    "NICKNAME": _read_nickname,
     "EMAIL": _read_email,
     "BDAY": _read_birthday,
     "CATEGORIES": _read_categories,
