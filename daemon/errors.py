@@ -35,6 +35,10 @@ class MailboxError(KithkinError):
     exit_code = 1
 
 
+class LoginRefused(MailboxError):
+    """The server refused the username and password, or the OAuth2 token."""
+
+
 class DeliveryError(KithkinError):
     exit_code = 1
 

@@ -14,9 +14,11 @@ Nothing here sleeps a fixed time: start-up and shutdown poll with a deadline.
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import grp
 import imaplib
+import json
 import os
 import pwd
 import re
@@ -27,6 +29,8 @@ import ssl
 import subprocess
 import tempfile
 import threading
+import urllib.parse
+import urllib.request
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Self
@@ -182,8 +186,18 @@ class DovecotServer:
     Dovecot's Maildir++ default, ".".
     """
 
-    def __init__(self, *, all_mail: bool = False, tls: bool = False, username: str = "kithkin"):
+    def __init__(
+        self,
+        *,
+        all_mail: bool = False,
+        tls: bool = False,
+        username: str = "kithkin",
+        oauth2_url: str | None = None,
+    ):
+        """`oauth2_url`: also log in with XOAUTH2 and OAUTHBEARER tokens, which Dovecot's
+        oauth2 passdb checks at that RFC 7662 introspection endpoint (tests/oauthserver.py)."""
         self.host = LOOPBACK
+        self.oauth2_url = oauth2_url
         self.port = 0
         self.tls_port: int | None = None
         self.all_mail = all_mail
@@ -409,6 +423,19 @@ class DovecotServer:
         else:
             ssl_settings = "ssl = no\n"
             imaps = "port = 0"
+        mechanisms, oauth2_passdb, password_mechanisms = "plain login", "", ""
+        if self.oauth2_url is not None:
+            (d / "oauth2.conf.ext").write_text(
+                f"introspection_mode = post\nintrospection_url = {self.oauth2_url}\n"
+                "username_attribute = username\nactive_attribute = active\n"
+                "active_value = true\nforce_introspection = yes\n"
+            )
+            mechanisms += " xoauth2 oauthbearer"
+            oauth2_passdb = (
+                "passdb {\n  driver = oauth2\n  mechanisms = xoauth2 oauthbearer\n"
+                f"  args = {d}/oauth2.conf.ext\n}}\n"
+            )
+            password_mechanisms = "  mechanisms = plain login\n"
         # An ordinary user cannot chroot(), which these services do by default.
         chroot = "" if self._as_root else "  chroot =\n"
         all_mail = (
@@ -425,7 +452,7 @@ log_path = {self.log_file}
 protocols = imap
 listen = {LOOPBACK}
 {ssl_settings}disable_plaintext_auth = no
-auth_mechanisms = plain login
+auth_mechanisms = {mechanisms}
 auth_verbose = yes
 auth_failure_delay = 0
 default_internal_user = {self._internal_user}
@@ -437,9 +464,9 @@ mail_location = maildir:~/Maildir
 mail_fsync = never
 # 256 MB by default: too little to index a million messages (tests/bench/bench_wire.py)
 default_vsz_limit = 2G
-passdb {{
+{oauth2_passdb}passdb {{
   driver = passwd-file
-  args = scheme=PLAIN username_format=%u {self.passwd_dir}/%u
+{password_mechanisms}  args = scheme=PLAIN username_format=%u {self.passwd_dir}/%u
 }}
 userdb {{
   driver = passwd-file
@@ -543,12 +570,56 @@ class _DeliveringHandler:
         return "250 OK delivered"
 
 
+@dataclass
+class _TokenCheckingHandler(_DeliveringHandler):
+    """Also AUTH XOAUTH2 and OAUTHBEARER, each token checked at an RFC 7662 introspection
+    endpoint as Dovecot's oauth2 passdb does; a refusal is Gmail's: a 334 challenge with a
+    JSON error, then 535 once the client has answered it with an empty line."""
+
+    introspection_url: str = ""
+
+    async def auth_XOAUTH2(self, server: SMTP, args: list[str]) -> AuthResult:
+        return await self._check(server, args, _xoauth2_fields)
+
+    async def auth_OAUTHBEARER(self, server: SMTP, args: list[str]) -> AuthResult:
+        return await self._check(server, args, _oauthbearer_fields)
+
+    async def _check(self, server: SMTP, args: list[str], fields: Any) -> AuthResult:
+        if len(args) < 2:
+            return AuthResult(success=False, handled=False)
+        user, token = fields(base64.b64decode(args[1]).decode("utf-8", "replace"))
+        owner = await asyncio.get_running_loop().run_in_executor(None, self._owner, token)
+        if user and owner == user:
+            return AuthResult(success=True, auth_data=user.encode())
+        await server.challenge_auth('{"status":"401","schemes":"bearer"}')
+        return AuthResult(success=False, handled=False)
+
+    def _owner(self, token: str) -> str | None:
+        body = urllib.parse.urlencode({"token": token}).encode()
+        with urllib.request.urlopen(self.introspection_url, data=body, timeout=10) as answer:
+            found = json.load(answer)
+        return found.get("username") if found.get("active") is True else None
+
+
+def _xoauth2_fields(text: str) -> tuple[str, str]:
+    parts = dict(part.split("=", 1) for part in text.split("\x01") if "=" in part)
+    return parts.get("user", ""), parts.get("auth", "").removeprefix("Bearer ")
+
+
+def _oauthbearer_fields(text: str) -> tuple[str, str]:
+    gs2, _, rest = text.partition("\x01")
+    user = next((p[2:] for p in gs2.split(",") if p.startswith("a=")), "")
+    _, token = _xoauth2_fields(rest)
+    return user.replace("=2C", ",").replace("=3D", "="), token
+
+
 class SmtpServer:
     """aiosmtpd on 127.0.0.1 that delivers every accepted message to `mailbox`'s INBOX.
 
     AUTH PLAIN/LOGIN with `mailbox`'s username and password is offered (over plaintext too,
     with tls=None) but not required. tls="implicit" is SMTP over TLS from the first byte;
     tls="starttls" requires STARTTLS before MAIL. Both use `tls_files` (`ca_file` to trust).
+    `introspection_url`: AUTH XOAUTH2 and OAUTHBEARER too, with tokens checked there.
     """
 
     def __init__(
@@ -557,6 +628,7 @@ class SmtpServer:
         *,
         tls: Literal["implicit", "starttls"] | None = None,
         tls_files: TlsFiles | None = None,
+        introspection_url: str | None = None,
     ):
         if tls is not None and tls_files is None:
             raise ValueError("tls needs tls_files")
@@ -567,7 +639,11 @@ class SmtpServer:
         self.password = mailbox.password
         self.tls = tls
         self.ca_file = tls_files.ca_file if tls_files else None
-        self._handler = _DeliveringHandler(mailbox, implicit_tls=tls == "implicit")
+        self._handler = (
+            _TokenCheckingHandler(mailbox, tls == "implicit", introspection_url=introspection_url)
+            if introspection_url
+            else _DeliveringHandler(mailbox, implicit_tls=tls == "implicit")
+        )
         self.tls_files = tls_files
         self._controller: Controller | None = None
 

@@ -12,7 +12,7 @@ from kithkin.daemon import book
 from kithkin.daemon.app import App
 from kithkin.daemon.cli.output import pass_app, print_json, sanitised
 from kithkin.daemon.cli.progress import LineProgress, TerminalProgress
-from kithkin.daemon.mail.credentials import get_secret
+from kithkin.daemon.mail.credentials import Credential
 from kithkin.daemon.mail.session import ImapSession
 from kithkin.daemon.steering.policy import reply_policy
 from kithkin.daemon.sync import Progress, Sync, SyncReport
@@ -22,7 +22,7 @@ from kithkin.parsers.text import clean_line
 @contextmanager
 def open_mailbox(app: App) -> Iterator[ImapSession]:
     imap = app.config.require_imap()
-    mailbox = ImapSession.connect(imap, get_secret(imap))
+    mailbox = ImapSession.connect(imap, Credential(imap))
     try:
         yield mailbox
     finally:

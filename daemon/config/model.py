@@ -14,7 +14,8 @@ from kithkin.daemon.core.dates import local_zone
 from kithkin.daemon.errors import ConfigError
 
 SECURITY_CHOICES = ("tls", "starttls", "none")
-AUTH_CHOICES = ("password", "xoauth2")
+AUTH_CHOICES = ("password", "xoauth2", "oauthbearer")
+TOKEN_AUTHS = ("xoauth2", "oauthbearer")  # the secret is an OAuth2 access token
 DELIVERY_CHOICES = ("smtp", "imap")
 
 

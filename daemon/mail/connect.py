@@ -8,6 +8,7 @@ naming the host and the cause, never the text of an exception that could hold a 
 from __future__ import annotations
 
 import imaplib
+import logging
 import socket
 import ssl
 from contextlib import suppress
@@ -16,7 +17,10 @@ from imapclient import IMAPClient, exceptions
 from imapclient.imapclient import SocketTimeout
 
 from kithkin.daemon.config import ImapConfig
-from kithkin.daemon.errors import MailboxError
+from kithkin.daemon.errors import LoginRefused, MailboxError
+from kithkin.daemon.mail.credentials import Credential
+
+log = logging.getLogger(__name__)
 
 NETWORK_ERRORS = (OSError, imaplib.IMAP4.error, EOFError)
 MALFORMED = (ValueError, OverflowError)  # a number or date in a reply that is not one
@@ -30,9 +34,32 @@ def tls_context(ca_file: object | None) -> ssl.SSLContext:
     return context
 
 
-def open_client(config: ImapConfig, secret: str) -> IMAPClient:
+def open_client(config: ImapConfig, credential: Credential | str) -> IMAPClient:
     """A logged-in IMAPClient: TLS verified, every socket operation under a timeout. The one
-    place an IMAP connection is opened (the sync's, and delivery's for `delivery = "imap"`)."""
+    place an IMAP connection is opened (the sync's, and delivery's for `delivery = "imap"`).
+
+    An OAuth2 token the server refuses is asked for once more (`Credential.renew`) and the
+    login tried again on a new connection; a second refusal is one line."""
+    if isinstance(credential, str):
+        credential = Credential.given(config, credential)
+    try:
+        return _open_once(config, credential.get())
+    except LoginRefused:
+        if not credential.renewable:
+            raise
+    log.info("%s:%s refused the OAuth2 token; asking for a fresh one", config.host, config.port)
+    try:
+        return _open_once(config, credential.renew())
+    except LoginRefused:
+        pass
+    raise LoginRefused(
+        f"{config.host}:{config.port}: login failed: the server refused the OAuth2 token, and "
+        "the fresh one password_command gave right after; check that the token helper "
+        "refreshes its token and is set up for this account"
+    )
+
+
+def _open_once(config: ImapConfig, secret: str) -> IMAPClient:
     where = f"{config.host}:{config.port}"
     try:
         client = IMAPClient(
@@ -47,13 +74,15 @@ def open_client(config: ImapConfig, secret: str) -> IMAPClient:
     client.normalise_times = False
     with suppress(OSError):  # imapclient writes a command in pieces: do not wait on ACKs
         client.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
-    step, failure = "STARTTLS", None
+    step, failure, refused = "STARTTLS", None, False
     try:
         if config.security == "starttls":
             client.starttls(tls_context(config.ca_file))
         step = "login"
         if config.auth == "xoauth2":
             client.oauth2_login(config.username, secret)
+        elif config.auth == "oauthbearer":
+            client.oauthbearer_login(config.username, secret)
         elif (config.username + secret).isascii():
             client.login(config.username, secret)
         elif client.has_capability("AUTH=PLAIN"):
@@ -63,10 +92,13 @@ def open_client(config: ImapConfig, secret: str) -> IMAPClient:
             failure = "the password or username is not ASCII, and the server has no AUTH=PLAIN"
     except (*NETWORK_ERRORS, *MALFORMED) as exc:
         failure = describe_failure(exc)
+        refused = isinstance(exc, exceptions.LoginError)
+        if refused and config.auth != "password":
+            failure = "the server refused the OAuth2 token"
     if failure is not None:
         # Raised outside the `except`: a chained UnicodeEncodeError would hold the secret.
         close_quietly(client)
-        raise MailboxError(f"{where}: {step} failed: {failure}")
+        raise (LoginRefused if refused else MailboxError)(f"{where}: {step} failed: {failure}")
     return client
 
 

@@ -9,10 +9,11 @@ from __future__ import annotations
 import os
 import subprocess
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from pathlib import Path
 
 from kithkin.daemon.config import ServerConfig
+from kithkin.daemon.config.model import TOKEN_AUTHS
 from kithkin.daemon.errors import CredentialError
 
 KEYRING_SERVICE = "kithkin"
@@ -49,6 +50,46 @@ def get_secret(server: ServerConfig, env: Mapping[str, str] | None = None) -> st
         + ", ".join(tried)
         + f"; set one with `kithkin credentials set {server.kind}` or password_command"
     )
+
+
+class Credential:
+    """The secret of one server, fetched when first needed and then kept in memory.
+
+    For OAuth2 (`auth = "xoauth2"` or `"oauthbearer"`) the secret is an access token, which
+    expires within the hour: when a server refuses it, `renew` asks its source again, and a
+    token helper run as password_command hands out a fresh one.
+    """
+
+    def __init__(
+        self, server: ServerConfig, fetch: Callable[[ServerConfig], str] | None = None
+    ) -> None:
+        self.server = server
+        self._fetch = fetch or get_secret
+        self._secret: str | None = None
+        self._fixed = False
+
+    @classmethod
+    def given(cls, server: ServerConfig, secret: str) -> Credential:
+        """A secret handed over as it is, with no source to ask again."""
+        credential = cls(server)
+        credential._secret, credential._fixed = secret, True
+        return credential
+
+    @property
+    def renewable(self) -> bool:
+        return not self._fixed and self.server.auth in TOKEN_AUTHS
+
+    def get(self) -> str:
+        if self._secret is None:
+            self._secret = self._fetch(self.server)
+        return self._secret
+
+    def renew(self) -> str:
+        self._secret = None
+        return self.get()
+
+    def __repr__(self) -> str:  # never the secret
+        return f"<Credential {self.server.kind} {self.server.username}@{self.server.host}>"
 
 
 def _from_credentials_directory(path: Path) -> str | None:

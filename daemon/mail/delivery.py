@@ -21,27 +21,47 @@ from imapclient import IMAPClient
 from kithkin.daemon.config import ImapConfig, ServerConfig
 from kithkin.daemon.errors import DeliveryError
 from kithkin.daemon.mail.connect import describe_failure, open_client, tls_context
+from kithkin.daemon.mail.credentials import Credential
 from kithkin.parsers.addresses import ascii_address
 
 
-def send_smtp(message: EmailMessage, server: ServerConfig, secret: str | None) -> None:
+def send_smtp(
+    message: EmailMessage, server: ServerConfig, credential: Credential | str | None
+) -> None:
     """Submit by SMTP: implicit TLS, STARTTLS (never a silent plaintext fallback), or plain
-    on loopback only (the config refuses "none" elsewhere)."""
+    on loopback only (the config refuses "none" elsewhere). No credential: no login.
+
+    An OAuth2 token the server refuses is asked for once more and the submission tried
+    again: a refused login comes before MAIL FROM, so nothing was sent the first time."""
     where = f"{server.host}:{server.port}"
     recipient = ascii_address(str(message["To"]))
-    try:
-        _submit(message, recipient, server, secret)
-        return
-    except DeliveryError:
-        raise
-    except smtplib.SMTPAuthenticationError:
-        failure = "SMTP login failed (wrong username or password?)"
-    except smtplib.SMTPResponseException as exc:
-        error = exc.smtp_error
-        text = error.decode("utf-8", "replace") if isinstance(error, bytes) else str(error)
-        failure = f"SMTP error {exc.smtp_code}: {text[:200]}"
-    except (smtplib.SMTPException, OSError, ssl.SSLError, UnicodeError) as exc:
-        failure = f"cannot send: {describe_failure(exc)}"
+    if isinstance(credential, str):
+        credential = Credential.given(server, credential)
+    tries = 2 if credential is not None and credential.renewable else 1
+    for attempt in range(tries):
+        secret = None
+        if credential is not None:
+            secret = credential.renew() if attempt else credential.get()
+        try:
+            _submit(message, recipient, server, secret)
+            return
+        except DeliveryError:
+            raise
+        except smtplib.SMTPAuthenticationError:
+            failure = (
+                "SMTP login failed (wrong username or password?)"
+                if server.auth == "password"
+                else "SMTP login failed: the server refused the OAuth2 token"
+                + (", and the fresh one password_command gave right after" if attempt else "")
+            )
+            continue
+        except smtplib.SMTPResponseException as exc:
+            error = exc.smtp_error
+            text = error.decode("utf-8", "replace") if isinstance(error, bytes) else str(error)
+            failure = f"SMTP error {exc.smtp_code}: {text[:200]}"
+        except (smtplib.SMTPException, OSError, ssl.SSLError, UnicodeError) as exc:
+            failure = f"cannot send: {describe_failure(exc)}"
+        break
     # Raised outside the `except`, so not chained: a UnicodeEncodeError holds the secret.
     raise DeliveryError(f"{where}: {failure}")
 
@@ -76,12 +96,17 @@ def _submit(
 def _log_in(client: smtplib.SMTP, server: ServerConfig, secret: str) -> None:
     if server.auth == "xoauth2":
         mechanism, response = "XOAUTH2", f"user={server.username}\x01auth=Bearer {secret}\x01\x01"
+    elif server.auth == "oauthbearer":  # RFC 7628 section 3.1, with RFC 5801's GS2 header
+        identity = server.username.replace("=", "=3D").replace(",", "=2C")
+        mechanism, response = "OAUTHBEARER", f"n,a={identity},\x01auth=Bearer {secret}\x01\x01"
     else:
         mechanism, response = "PLAIN", f"\0{server.username}\0{secret}"
     if not response.isascii():
         _authenticate_utf8(client, mechanism, response)
-    elif mechanism == "XOAUTH2":
-        client.auth("XOAUTH2", lambda challenge=None: response)
+    elif mechanism != "PLAIN":
+        # A refused token comes back as a 334 challenge holding an error; the client's
+        # answer to it is an empty line, and then the server says 535 (RFC 7628 3.2.3).
+        client.auth(mechanism, lambda challenge=None: response if challenge is None else "")
     else:
         client.login(server.username, secret)  # the best mechanism both sides know
 
@@ -95,7 +120,7 @@ def _authenticate_utf8(client: smtplib.SMTP, mechanism: str, response: str) -> N
         raise smtplib.SMTPNotSupportedError(f"the server does not offer AUTH {mechanism}")
     encoded = base64.b64encode(response.encode("utf-8")).decode("ascii")
     code, reply = client.docmd("AUTH", f"{mechanism} {encoded}")
-    if code == 334:  # XOAUTH2's error challenge: an empty line asks for the final reply
+    if code == 334:  # a token's error challenge: an empty line asks for the final reply
         code, reply = client.docmd("")
     if code == 535:
         raise smtplib.SMTPAuthenticationError(code, reply)
@@ -104,7 +129,7 @@ def _authenticate_utf8(client: smtplib.SMTP, mechanism: str, response: str) -> N
 
 
 @contextmanager
-def _imap_session(server: ImapConfig, secret: str) -> Iterator[IMAPClient]:
+def _imap_session(server: ImapConfig, secret: Credential | str) -> Iterator[IMAPClient]:
     where = f"{server.host}:{server.port}"
     client = open_client(server, secret)
     try:
@@ -121,14 +146,14 @@ def _in_folder(client: IMAPClient, folder: str, message_id: str) -> bool:
     return bool(client.search(["HEADER", "Message-ID", message_id]))
 
 
-def already_in_inbox(message_id: str, server: ImapConfig, secret: str) -> bool:
+def already_in_inbox(message_id: str, server: ImapConfig, secret: Credential | str) -> bool:
     """Read-only: is a message with this Message-ID in INBOX?"""
     with _imap_session(server, secret) as client:
         return _in_folder(client, "INBOX", message_id)
 
 
 def append_imap(
-    message: EmailMessage, server: ImapConfig, secret: str, folder: str = "INBOX"
+    message: EmailMessage, server: ImapConfig, secret: Credential | str, folder: str = "INBOX"
 ) -> bool:
     """APPEND the summary into the owner's INBOX, unread. Returns False if it was already
     there (same Message-ID), True if it was stored now."""

@@ -31,6 +31,7 @@ from kithkin.daemon.mail.connect import (
     describe_failure,
     open_client,
 )
+from kithkin.daemon.mail.credentials import Credential
 from kithkin.daemon.mail.folders import choose_folders
 from kithkin.daemon.mail.headers import (
     ADDRESS_FIELDS,
@@ -91,7 +92,7 @@ class ImapSession:
         self.headers = HeaderFetcher(self)
 
     @classmethod
-    def connect(cls, config: ImapConfig, secret: str) -> ImapSession:
+    def connect(cls, config: ImapConfig, secret: Credential | str) -> ImapSession:
         return cls(open_client(config, secret), config, lambda: open_client(config, secret))
 
     @property

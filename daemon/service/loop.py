@@ -37,7 +37,7 @@ from kithkin.daemon.config import Config
 from kithkin.daemon.core.dates import local_date, parse_utc_iso, utc_iso
 from kithkin.daemon.core.timing import last_scheduled, next_scheduled
 from kithkin.daemon.errors import KithkinError, frames, unexpected
-from kithkin.daemon.mail.credentials import get_secret
+from kithkin.daemon.mail.credentials import Credential
 from kithkin.daemon.mail.session import ImapSession
 from kithkin.daemon.service.health import Clock, Health, SystemClock, Wakeup
 from kithkin.daemon.service.notify import Notifier, watchdog_interval
@@ -387,4 +387,4 @@ class Service:
 
 def _connect(config: Config) -> ImapSession:
     imap = config.require_imap()
-    return ImapSession.connect(imap, get_secret(imap))
+    return ImapSession.connect(imap, Credential(imap))

@@ -15,7 +15,7 @@ from email.message import EmailMessage
 from kithkin.daemon.config import Config, ServerConfig
 from kithkin.daemon.core.digest import NEXT_SUMMARY_DAYS
 from kithkin.daemon.errors import CredentialError, unexpected
-from kithkin.daemon.mail.credentials import get_secret
+from kithkin.daemon.mail.credentials import Credential
 from kithkin.daemon.mail.delivery import already_in_inbox, append_imap, send_smtp
 from kithkin.daemon.steering.tokens import new_token
 from kithkin.daemon.store import Store
@@ -52,19 +52,21 @@ def prepare(
 def deliver(message: EmailMessage, config: Config) -> None:
     if config.summary.delivery == "imap":
         imap = config.require_imap()
-        append_imap(message, imap, get_secret(imap))
+        append_imap(message, imap, Credential(imap))
     else:
         smtp = config.require_smtp()
-        send_smtp(message, smtp, _optional_secret(smtp))
+        send_smtp(message, smtp, _optional_credential(smtp))
 
 
-def _optional_secret(server: ServerConfig) -> str | None:
+def _optional_credential(server: ServerConfig) -> Credential | None:
+    credential = Credential(server)
     try:
-        return get_secret(server)
+        credential.get()
     except CredentialError:
         if server.password_command:
             raise
         return None  # a local relay without authentication
+    return credential
 
 
 def send_summary(
@@ -107,7 +109,7 @@ def _delivered_before(message: EmailMessage, config: Config) -> bool:
     if config.imap is None or config.summary_recipient() not in config.me:
         return False
     try:
-        return already_in_inbox(str(message["Message-ID"]), config.imap, get_secret(config.imap))
+        return already_in_inbox(str(message["Message-ID"]), config.imap, Credential(config.imap))
     except Exception as exc:  # noqa: BLE001 - unsure means send: at most one duplicate
         log.info("could not check the INBOX for an earlier copy: %s", unexpected(exc))
         return False
