@@ -7,35 +7,30 @@ here: the file names a `password_command`, and credentials.py finds the rest.
 
 from __future__ import annotations
 
-import ipaddress
-import math
 import os
-import shlex
 import tomllib
 from dataclasses import replace
 from pathlib import Path
-from typing import Any, Literal, TypeVar, overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from kithkin.daemon.config.mailboxes import delivery_mailbox, read_mailboxes
 from kithkin.daemon.config.model import (
-    AUTH_CHOICES,
     DELIVERY_CHOICES,
-    SECURITY_CHOICES,
     Config,
     DaemonConfig,
-    ImapConfig,
     ServerConfig,
     SummaryConfig,
 )
 from kithkin.daemon.config.paths import default_config_path, default_store_path
+from kithkin.daemon.config.reader import TableReader
+from kithkin.daemon.config.servers import is_loopback, read_smtp
 from kithkin.daemon.core.analysis import AnalysisConfig
 from kithkin.daemon.core.dates import parse_duration
 from kithkin.daemon.core.timing import WEEKDAYS
 from kithkin.daemon.errors import ConfigError, KithkinError
 from kithkin.parsers.addresses import normalise_address
 
-_T = TypeVar("_T")
-_U = TypeVar("_U")
+__all__ = ["is_loopback", "load_config"]
 
 
 def load_config(path: Path | None = None) -> Config:
@@ -51,107 +46,20 @@ def load_config(path: Path | None = None) -> Config:
         raise ConfigError(f"{source}: not valid TOML: {exc}") from None
     except (OSError, UnicodeDecodeError) as exc:
         raise ConfigError(f"{source}: cannot read: {_reason(exc)}") from None
-    return _build(_Reader(raw, source))
+    return _build(TableReader(raw, source))
 
 
 def _reason(exc: BaseException) -> str:
     return getattr(exc, "strerror", None) or str(exc)
 
 
-class _Reader:
-    """Takes keys out of one TOML table, checking types; whatever is left over is unknown."""
-
-    def __init__(self, table: dict[str, Any], source: Path, prefix: str = "") -> None:
-        self.table = dict(table)
-        self.source = source
-        self.prefix = prefix
-
-    def error(self, key: str, message: str) -> ConfigError:
-        return ConfigError(f"{self.source}: {self.prefix}{key} {message}")
-
-    def section(self, name: str) -> _Reader | None:
-        if name not in self.table:
-            return None
-        value = self.table.pop(name)
-        if not isinstance(value, dict):
-            raise self.error(name, "must be a table, like [" + name + "]")
-        return _Reader(value, self.source, prefix=f"[{name}] ")
-
-    @overload
-    def take(self, key: str, kind: type[_T], default: _T, *, required: bool = False) -> _T: ...
-    @overload
-    def take(
-        self, key: str, kind: type[_T], default: None = None, *, required: Literal[True]
-    ) -> _T: ...
-    @overload
-    def take(
-        self, key: str, kind: type[_T], default: None = None, *, required: bool = False
-    ) -> _T | None: ...
-    @overload
-    def take(self, key: str, kind: tuple[type[_T], type[_U]], default: _T | _U) -> _T | _U: ...
-    @overload
-    def take(
-        self, key: str, kind: tuple[type[_T], type[_U]], default: None = None
-    ) -> _T | _U | None: ...
-    def take(
-        self,
-        key: str,
-        kind: type | tuple[type, ...],
-        default: object = None,
-        *,
-        required: bool = False,
-    ) -> object:
-        """The value of `key`, which must be of type `kind` (or one of them), else `default`."""
-        if key not in self.table:
-            if required:
-                raise self.error(key, "is missing")
-            return default
-        value = self.table.pop(key)
-        kinds = kind if isinstance(kind, tuple) else (kind,)
-        if isinstance(value, bool) and bool not in kinds:
-            raise self.error(key, f"must be {_kind_name(kinds)}, not a boolean")
-        if not isinstance(value, kinds):
-            raise self.error(key, f"must be {_kind_name(kinds)}, not {type(value).__name__}")
-        if isinstance(value, float) and not math.isfinite(value):
-            raise self.error(key, "must be a finite number")
-        return value
-
-    def choice(self, key: str, choices: tuple[str, ...], default: str) -> str:
-        value = self.take(key, str, default)
-        if value not in choices:
-            raise self.error(key, f"must be one of {', '.join(repr(c) for c in choices)}")
-        return value
-
-    def strings(self, key: str, *, required: bool = False) -> tuple[str, ...] | None:
-        value = self.take(key, list, None, required=required)
-        if value is None:
-            return None
-        if not all(isinstance(item, str) and item.strip() for item in value):
-            raise self.error(key, "must be a list of non-empty strings")
-        return tuple(item.strip() for item in value)
-
-    def finish(self) -> None:
-        for key in self.table:
-            raise self.error(key, "is not a known setting")
-
-
-def _kind_name(kinds: tuple[type, ...]) -> str:
-    names = {
-        str: "a string",
-        int: "an integer",
-        float: "a number",
-        bool: "true or false",
-        list: "a list",
-        dict: "a table",
-    }
-    return " or ".join(names.get(k, k.__name__) for k in kinds)
-
-
-def _build(root: _Reader) -> Config:
-    imap = _server(root, "imap", default_ports={"tls": 993, "starttls": 143, "none": 143})
-    smtp = _server(root, "smtp", default_ports={"tls": 465, "starttls": 587, "none": 25})
+def _build(root: TableReader) -> Config:
+    mailboxes = read_mailboxes(root)
+    smtp_section = root.section("smtp")
+    smtp = read_smtp(smtp_section) if smtp_section is not None else None
     me = _me(root)
     summary = _summary(root, smtp)
+    imap = delivery_mailbox(root, summary.mailbox, mailboxes)
     if summary.to is not None:
         to = normalise_address(summary.to)
         if to is None:
@@ -175,6 +83,7 @@ def _build(root: _Reader) -> Config:
     return Config(
         source=root.source,
         imap=imap,
+        mailboxes=mailboxes,
         me=me,
         smtp=smtp,
         summary=summary,
@@ -184,83 +93,7 @@ def _build(root: _Reader) -> Config:
     )
 
 
-@overload
-def _server(
-    root: _Reader, name: Literal["imap"], default_ports: dict[str, int]
-) -> ImapConfig | None: ...
-@overload
-def _server(
-    root: _Reader, name: Literal["smtp"], default_ports: dict[str, int]
-) -> ServerConfig | None: ...
-def _server(root: _Reader, name: str, default_ports: dict[str, int]) -> ServerConfig | None:
-    section = root.section(name)
-    if section is None:
-        return None
-    host = section.take("host", str, required=True).strip()
-    if not host:
-        raise section.error("host", "must not be empty")
-    security = section.choice("security", SECURITY_CHOICES, "tls")
-    port = section.take("port", int, default_ports[security])
-    if not 0 < port < 65536:
-        raise section.error("port", "must be between 1 and 65535")
-    if security == "none" and not is_loopback(host):
-        raise section.error(
-            "security", f'= "none" is only allowed for a loopback host, not {host!r}'
-        )
-    username = section.take("username", str, required=True)
-    password_command = _command(section)
-    auth = section.choice("auth", AUTH_CHOICES, "password")
-    ca_file = section.take("ca_file", str)
-    ca_path = Path(ca_file).expanduser() if ca_file else None
-    if ca_path is not None and not ca_path.is_file():
-        raise section.error("ca_file", f"points to {ca_path}, which is not a file")
-    timeout = float(section.take("timeout", (int, float), 60))
-    if not 0 < timeout <= 3600:
-        raise section.error("timeout", "must be between 0 and 3600 seconds")
-    fields: dict[str, Any] = {
-        "kind": name,
-        "host": host,
-        "port": port,
-        "security": security,
-        "username": username,
-        "password_command": password_command,
-        "auth": auth,
-        "ca_file": ca_path,
-        "timeout": timeout,
-    }
-    if "password" in section.table:
-        raise section.error(
-            "password",
-            "is not allowed: never put a password in the config file; use "
-            "password_command, systemd LoadCredential= or `kithkin credentials set`",
-        )
-    if name == "imap":
-        folders = section.strings("folders")
-        section.finish()
-        return ImapConfig(**fields, folders=folders)
-    section.finish()
-    return ServerConfig(**fields)
-
-
-def _command(section: _Reader) -> tuple[str, ...] | None:
-    value = section.take("password_command", (str, list))
-    if value is None:
-        return None
-    if isinstance(value, str):
-        try:
-            argv = shlex.split(value)
-        except ValueError as exc:
-            raise section.error("password_command", f"cannot be split into words: {exc}") from None
-    else:
-        if not all(isinstance(item, str) for item in value):
-            raise section.error("password_command", "must be a string or a list of strings")
-        argv = list(value)
-    if not argv:
-        raise section.error("password_command", "must not be empty")
-    return tuple(argv)
-
-
-def _me(root: _Reader) -> tuple[str, ...]:
+def _me(root: TableReader) -> tuple[str, ...]:
     section = root.section("me")
     if section is None:
         return ()
@@ -277,7 +110,7 @@ def _me(root: _Reader) -> tuple[str, ...]:
     return tuple(dict.fromkeys(addresses))
 
 
-def _summary(root: _Reader, smtp: ServerConfig | None) -> SummaryConfig:
+def _summary(root: TableReader, smtp: ServerConfig | None) -> SummaryConfig:
     section = root.section("summary")
     if section is None:
         return SummaryConfig(delivery="smtp" if smtp else "imap")
@@ -296,6 +129,7 @@ def _summary(root: _Reader, smtp: ServerConfig | None) -> SummaryConfig:
     if max_people < 1:
         raise section.error("max_people", "must be at least 1")
     reply_authserv_ids = _authserv_ids(section)
+    mailbox = section.take("mailbox", str)
     section.finish()
     if delivery == "smtp" and smtp is None:
         raise root.error("[smtp]", 'is missing, but [summary] delivery = "smtp" needs it')
@@ -308,10 +142,11 @@ def _summary(root: _Reader, smtp: ServerConfig | None) -> SummaryConfig:
         send_when_empty=send_when_empty,
         max_people=max_people,
         reply_authserv_ids=reply_authserv_ids,
+        mailbox=mailbox,
     )
 
 
-def _authserv_ids(section: _Reader) -> tuple[str, ...]:
+def _authserv_ids(section: TableReader) -> tuple[str, ...]:
     """`reply_authserv_id`: one server name or a list of them, lowercased."""
     key = "reply_authserv_id"
     value = section.take(key, (str, list))
@@ -331,7 +166,7 @@ def _authserv_ids(section: _Reader) -> tuple[str, ...]:
     return tuple(dict.fromkeys(found))
 
 
-def _schedule(section: _Reader, text: str) -> tuple[str, str]:
+def _schedule(section: TableReader, text: str) -> tuple[str, str]:
     parts = text.lower().split()
     if len(parts) != 2 or parts[0] not in WEEKDAYS:
         raise section.error("schedule", f'must look like "monday 08:00", not {text!r}')
@@ -341,7 +176,7 @@ def _schedule(section: _Reader, text: str) -> tuple[str, str]:
     return parts[0], f"{int(hour):02d}:{int(minute):02d}"
 
 
-def _analysis(root: _Reader) -> AnalysisConfig:
+def _analysis(root: TableReader) -> AnalysisConfig:
     section = root.section("analysis")
     if section is None:
         return AnalysisConfig()
@@ -362,7 +197,7 @@ def _analysis(root: _Reader) -> AnalysisConfig:
     return values
 
 
-def _daemon(root: _Reader) -> DaemonConfig:
+def _daemon(root: TableReader) -> DaemonConfig:
     section = root.section("daemon")
     if section is None:
         return DaemonConfig()
@@ -374,12 +209,3 @@ def _daemon(root: _Reader) -> DaemonConfig:
     idle = section.take("idle", bool, True)
     section.finish()
     return DaemonConfig(poll_interval=seconds, idle=idle)
-
-
-def is_loopback(host: str) -> bool:
-    if host.lower().rstrip(".") in ("localhost", "localhost.localdomain"):
-        return True
-    try:
-        return ipaddress.ip_address(host.strip("[]")).is_loopback
-    except ValueError:
-        return False

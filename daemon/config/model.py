@@ -37,6 +37,12 @@ class ServerConfig:
 @dataclass(frozen=True)
 class ImapConfig(ServerConfig):
     folders: tuple[str, ...] | None = None
+    name: str = ""  # its `[[mailbox]]` name; "" for the single `[imap]` form
+
+    @property
+    def label(self) -> str:
+        """How messages name this mailbox: its name, else its account."""
+        return self.name or f"{self.username}@{self.host}"
 
 
 @dataclass(frozen=True)
@@ -49,6 +55,7 @@ class SummaryConfig:
     send_when_empty: bool = True
     max_people: int = 7
     reply_authserv_ids: tuple[str, ...] = ()  # the owner's receiving servers (RFC 8601)
+    mailbox: str | None = None  # the [[mailbox]] the summary goes to; default: the first
 
     @property
     def schedule(self) -> str:
@@ -67,7 +74,8 @@ class DaemonConfig:
 @dataclass(frozen=True)
 class Config:
     source: Path
-    imap: ImapConfig | None = None
+    imap: ImapConfig | None = None  # the mailbox for delivery and replies (of `mailboxes`)
+    mailboxes: tuple[ImapConfig, ...] = ()  # every mailbox read: `[imap]` or `[[mailbox]]`s
     me: tuple[str, ...] = ()
     smtp: ServerConfig | None = None
     summary: SummaryConfig = field(default_factory=SummaryConfig)

@@ -64,6 +64,7 @@ class FolderState:
     messages_seen: int = 0
     interactions_logged: int = 0
     last_error: str | None = None
+    mailbox: str = ""  # its `[[mailbox]]` name; "" for the single `[imap]` form
 
 
 @dataclass(frozen=True)
@@ -77,9 +78,11 @@ class SetAside:
     attempts: int
     first_at: str
     last_at: str
+    mailbox: str = ""
 
     def as_json(self) -> dict[str, Any]:
-        return {
+        shown: dict[str, Any] = {"mailbox": self.mailbox} if self.mailbox else {}
+        return shown | {
             "folder": self.folder,
             "uidvalidity": self.uidvalidity,
             "uid": self.uid,

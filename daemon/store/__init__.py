@@ -17,6 +17,7 @@ Transactions belong to the caller: a write outside `Store.atomic()` raises
 
 from __future__ import annotations
 
+import copy
 from contextlib import AbstractContextManager
 from pathlib import Path
 from typing import Self
@@ -57,6 +58,14 @@ class Store:
     def open(cls, path: Path) -> Store:
         path = Path(path)
         return cls(connect(path), path)
+
+    def of_mailbox(self, mailbox: str) -> Store:
+        """This store with folder cursors and set-aside records of one mailbox (its
+        `[[mailbox]]` name; "" for the `[imap]` form): what one mailbox's sync writes to."""
+        view = copy.copy(self)
+        view.folders = Folders(self.db, mailbox)
+        view.set_aside = SetAsideLog(self.db, mailbox)
+        return view
 
     def atomic(self) -> AbstractContextManager[Database]:
         """One transaction (a savepoint when nested): all of it is committed, or none."""

@@ -195,6 +195,52 @@ def _0008(db: Database) -> None:
     _run(db, "ALTER TABLE contacts ADD COLUMN nickname TEXT")
 
 
+@migrations(name="0011_mailboxes")
+def _0011(db: Database) -> None:
+    """Several mailboxes (`[[mailbox]]`): folder cursors and set-aside messages belong to one
+    by its name. What was synced before belongs to '', the mailbox of the single `[imap]`
+    form, and passes to the first `[[mailbox]]` when that form replaces it."""
+    _run(
+        db,
+        """CREATE TABLE folders_by_mailbox (
+            mailbox TEXT NOT NULL DEFAULT '',
+            name TEXT NOT NULL,
+            uidvalidity INTEGER,
+            last_uid INTEGER NOT NULL DEFAULT 0,
+            uidnext INTEGER,
+            last_sync_at TEXT,
+            messages_seen INTEGER NOT NULL DEFAULT 0,
+            interactions_logged INTEGER NOT NULL DEFAULT 0,
+            last_error TEXT,
+            PRIMARY KEY (mailbox, name)
+        )""",
+        """INSERT INTO folders_by_mailbox (name, uidvalidity, last_uid, uidnext, last_sync_at,
+               messages_seen, interactions_logged, last_error)
+           SELECT name, uidvalidity, last_uid, uidnext, last_sync_at, messages_seen,
+               interactions_logged, last_error FROM folders""",
+        "DROP TABLE folders",
+        "ALTER TABLE folders_by_mailbox RENAME TO folders",
+        """CREATE TABLE set_aside_by_mailbox (
+            mailbox TEXT NOT NULL DEFAULT '',
+            folder TEXT NOT NULL,
+            uidvalidity INTEGER NOT NULL,
+            uid INTEGER NOT NULL,
+            stage TEXT NOT NULL CHECK (stage IN ('fetch', 'process')),
+            attempts INTEGER NOT NULL DEFAULT 1,
+            first_at TEXT NOT NULL,
+            last_at TEXT NOT NULL,
+            reported_in TEXT,
+            PRIMARY KEY (mailbox, folder, uidvalidity, uid)
+        )""",
+        """INSERT INTO set_aside_by_mailbox (folder, uidvalidity, uid, stage, attempts,
+               first_at, last_at, reported_in)
+           SELECT folder, uidvalidity, uid, stage, attempts, first_at, last_at, reported_in
+           FROM set_aside""",
+        "DROP TABLE set_aside",
+        "ALTER TABLE set_aside_by_mailbox RENAME TO set_aside",
+    )
+
+
 def migration_names() -> list[str]:
     """Every migration this code knows, in order (all are pending on an empty database)."""
     return [migration.name for migration in migrations.pending(Database(memory=True))]

@@ -312,11 +312,7 @@ class Sync:
     # --- set-aside messages, read again -------------------------------------------------
 
     def _retry_set_aside(self, state: FolderState, report: FolderReport) -> None:
-        uids = [
-            record.uid
-            for record in self.store.set_aside.all()
-            if record.folder == state.name and record.uidvalidity == state.uidvalidity
-        ]
+        uids = self.store.set_aside.uids(state.name, state.uidvalidity)
         if not uids:
             return
         self.progress.folder(f"{state.name} (set aside)", len(uids))
