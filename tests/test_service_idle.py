@@ -23,7 +23,7 @@ from test_replies import Owner
 from test_service import DEADLINE, Daemon, FakeClock, logged, wait_until
 
 from kithkin.daemon.app import App
-from kithkin.daemon.config import Config
+from kithkin.daemon.config import ImapConfig
 from kithkin.daemon.mail.idle import Idle
 from kithkin.daemon.mail.session import ImapSession
 from kithkin.daemon.service import push as push_module
@@ -179,7 +179,7 @@ def test_without_idle_the_service_polls_as_before(
 def service_for(config: Path, clock: FakeClock) -> tuple[Service, list[ImapSession]]:
     sessions: list[ImapSession] = []
 
-    def connect(settings: Config) -> ImapSession:
+    def connect(settings: ImapConfig) -> ImapSession:
         sessions.append(_connect(settings))
         return sessions[-1]
 
@@ -245,7 +245,7 @@ def test_idle_reads_exists_and_ends_with_done(security: str, dovecot_tls, tmp_pa
     port = server.tls_port if security == "tls" else server.port
     imap = {"security": security, "port": port, "ca_file": str(server.ca_file)}
     config = Service(App(config_path=write_config(tmp_path / "k", server, imap=imap))).config
-    session = _connect(config)
+    session = _connect(config.require_imap())
     try:
         session.examine("INBOX")
         idle = Idle.start(session)
@@ -271,7 +271,7 @@ def test_a_shortened_reissue_constant_is_honoured(
     config = write_config(tmp_path / "k", dovecot, sections=HOUR)
     sessions: list[ImapSession] = []
 
-    def connect(settings: Config) -> ImapSession:
+    def connect(settings: ImapConfig) -> ImapSession:
         sessions.append(_connect(settings))
         return sessions[-1]
 

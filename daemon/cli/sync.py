@@ -5,6 +5,7 @@ from __future__ import annotations
 import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
+from dataclasses import dataclass
 
 import click
 
@@ -12,6 +13,8 @@ from kithkin.daemon import book
 from kithkin.daemon.app import App
 from kithkin.daemon.cli.output import pass_app, print_json, sanitised
 from kithkin.daemon.cli.progress import LineProgress, TerminalProgress
+from kithkin.daemon.config import ImapConfig
+from kithkin.daemon.errors import CredentialError, MailboxError
 from kithkin.daemon.mail.credentials import Credential
 from kithkin.daemon.mail.session import ImapSession
 from kithkin.daemon.steering.policy import reply_policy
@@ -20,13 +23,21 @@ from kithkin.parsers.text import clean_line
 
 
 @contextmanager
-def open_mailbox(app: App) -> Iterator[ImapSession]:
-    imap = app.config.require_imap()
+def open_mailbox(imap: ImapConfig) -> Iterator[ImapSession]:
     mailbox = ImapSession.connect(imap, Credential(imap))
     try:
         yield mailbox
     finally:
         mailbox.logout()
+
+
+@dataclass
+class MailboxResult:
+    """How the sync of one mailbox went: its report, or the one line that stopped it."""
+
+    mailbox: ImapConfig
+    report: SyncReport | None = None
+    error: str | None = None
 
 
 def run_sync(
@@ -35,19 +46,50 @@ def run_sync(
     backfill_all: bool = False,
     retry_set_aside: bool = False,
     progress: Progress | None = None,
-) -> SyncReport:
-    store = app.store
-    with open_mailbox(app) as mailbox:
-        engine = Sync(
-            mailbox,
-            store,
-            app.config.me,
-            clock=app.clock,
-            progress=progress,
-            zone=app.config.owner_zone(),
-            reply_policy=reply_policy(app.config),
-        )
-        return engine.run(backfill_all=backfill_all, retry_set_aside=retry_set_aside)
+) -> list[MailboxResult]:
+    """Each mailbox in turn, each with its own cursors; one that fails does not stop the
+    others (with a single mailbox, its failure is raised)."""
+    mailboxes = app.config.require_mailboxes()
+    names = tuple(mailbox.name for mailbox in mailboxes)
+    results = []
+    for imap in mailboxes:
+        store = app.store.of_mailbox(imap.name, names)
+        if imap is mailboxes[0]:
+            with store.atomic():
+                store.folders.adopt_unnamed()
+        try:
+            with open_mailbox(imap) as mailbox:
+                engine = Sync(
+                    mailbox,
+                    store,
+                    app.config.me,
+                    clock=app.clock,
+                    progress=_Named(progress, imap.name) if progress and imap.name else progress,
+                    zone=app.config.owner_zone(),
+                    reply_policy=reply_policy(app.config),
+                )
+                report = engine.run(backfill_all=backfill_all, retry_set_aside=retry_set_aside)
+        except (MailboxError, CredentialError) as exc:
+            if len(mailboxes) == 1:
+                raise
+            results.append(MailboxResult(imap, error=str(exc)))
+            continue
+        results.append(MailboxResult(imap, report))
+    return results
+
+
+@dataclass
+class _Named:
+    """Progress with folders shown as `mailbox/folder`."""
+
+    progress: Progress
+    mailbox: str
+
+    def folder(self, name: str, total: int) -> None:
+        self.progress.folder(f"{self.mailbox}/{name}", total)
+
+    def advance(self, messages: int, logged: int) -> None:
+        self.progress.advance(messages, logged)
 
 
 @click.command()
@@ -86,13 +128,20 @@ def sync(app: App, backfill: bool, retry_skipped: bool, quiet: bool) -> None:
     else:
         progress = LineProgress()
     try:
-        report = run_sync(
+        results = run_sync(
             app, backfill_all=backfill, retry_set_aside=retry_skipped, progress=progress
         )
     finally:
         if progress is not None:
             progress.close()
-    click.echo(f"Synced: {clean_line(report.summary())}")
+    for result in results:
+        where = f" {result.mailbox.name}" if result.mailbox.name else ""
+        if result.report is not None:
+            click.echo(f"Synced{where}: {clean_line(result.report.summary())}")
+        else:
+            click.echo(f"kithkin: error:{where}: {clean_line(result.error or '')}", err=True)
+    if any(result.error for result in results):
+        sys.exit(MailboxError.exit_code)
 
 
 @click.command()

@@ -95,6 +95,11 @@ class Config:
             raise ConfigError(self._missing("[me] addresses"))
         return self.imap
 
+    def require_mailboxes(self) -> tuple[ImapConfig, ...]:
+        """Every mailbox to read (`[imap]`, or the `[[mailbox]]` tables), and `[me]`."""
+        self.require_imap()
+        return self.mailboxes
+
     def require_smtp(self) -> ServerConfig:
         if self.smtp is None:
             raise ConfigError(self._missing("[smtp]") + ' (or set [summary] delivery = "imap")')

@@ -1,9 +1,8 @@
 """`kithkin run`: the long-running service systemd starts and leaves running for months.
 
 Two jobs on a timetable driven by the injected clock (timetable.py): a sync every `[daemon]
-poll_interval`, and a check every minute whether the weekly summary is due. "Due" is decided
-from the clock and the store (summary_due), so a summary missed while the machine was off is
-sent once at the next start and never twice for the same week.
+poll_interval` over every mailbox (accounts.py: each with its own connection and backoff),
+and a check every minute whether the weekly summary is due (summary_job.py).
 
 One IMAP connection stays open between polls (checked with NOOP). Where the server offers
 IDLE (and `[daemon] idle` is on), the service waits on INBOX with it between polls (push.py),
@@ -19,6 +18,7 @@ reloads the config (a broken new config is reported and the old one kept).
 
 from __future__ import annotations
 
+import json
 import logging
 import os
 import signal
@@ -26,27 +26,25 @@ import sqlite3
 import time
 from collections.abc import Callable
 from contextlib import suppress
-from datetime import datetime, timedelta, tzinfo
+from datetime import timedelta, tzinfo
+from functools import partial
 from types import FrameType
 from typing import Any, TypeAlias
 
-import jinja2
-
 from kithkin.daemon.app import App
-from kithkin.daemon.config import Config
-from kithkin.daemon.core.dates import local_date, parse_utc_iso, utc_iso
-from kithkin.daemon.core.timing import last_scheduled, next_scheduled
+from kithkin.daemon.config import Config, ImapConfig
+from kithkin.daemon.core.dates import utc_iso
 from kithkin.daemon.errors import KithkinError, frames, unexpected
 from kithkin.daemon.mail.credentials import Credential
 from kithkin.daemon.mail.session import ImapSession
+from kithkin.daemon.service.accounts import Account, adopt_unnamed, arrange, mailbox_store
 from kithkin.daemon.service.health import Clock, Health, SystemClock, Wakeup
 from kithkin.daemon.service.notify import Notifier, watchdog_interval
 from kithkin.daemon.service.push import Push
+from kithkin.daemon.service.summary_job import STARTED_KEY, SummaryJob
 from kithkin.daemon.service.timetable import Timetable
 from kithkin.daemon.steering.policy import reply_policy
 from kithkin.daemon.store import Store, database_failure
-from kithkin.daemon.summary.render import week_of
-from kithkin.daemon.summary.weekly import send_summary
 from kithkin.daemon.sync import Stopped, Sync
 
 log = logging.getLogger("kithkin.service")
@@ -54,7 +52,6 @@ log = logging.getLogger("kithkin.service")
 SUMMARY_CHECK_SECONDS = 60
 READY_RETRY_SECONDS = 1.0  # while systemd's full socket has not taken READY=1
 STOP_DONE_SECONDS = 2.0  # how long a stopping service waits for the end of its IDLE
-STARTED_KEY = "service.started_at"
 # What signal.signal() takes and returns (typeshed's private signal._HANDLER).
 SignalHandler: TypeAlias = Callable[[int, FrameType | None], Any] | int | signal.Handlers | None
 
@@ -66,14 +63,15 @@ class Service:
         *,
         clock: Clock | None = None,
         notifier: Notifier | None = None,
-        connect: Callable[[Config], ImapSession] | None = None,
+        connect: Callable[[ImapConfig], ImapSession] | None = None,
     ) -> None:
         self.app = app
         self.clock = clock or SystemClock()
         self.notifier = notifier or Notifier.from_env()
         self.connect = connect or _connect
-        self.health = Health()  # the sync's
-        self.summary_health = Health()  # the summary's: its own backoff, logged on change
+        self.health = Health()  # the sync's, of the first mailbox
+        self.others: list[Account] = []  # the other mailboxes (accounts.py)
+        self.summary = SummaryJob(app, self.clock)
         self.mailbox: ImapSession | None = None
         self.stopping = False
         self.reload_requested = False
@@ -81,7 +79,9 @@ class Service:
         self.timetable = Timetable(self.clock.now)
         self.watchdog_every = watchdog_interval()
         self.last_watchdog = 0.0
-        self.push = Push(self.clock, lambda: self.store)
+        self.push = Push(
+            self.clock, lambda: mailbox_store(self.store, self.config, self.config.require_imap())
+        )
 
     @property
     def config(self) -> Config:
@@ -109,13 +109,13 @@ class Service:
             log.info("kithkin running: %s", self.status_line())
             self.poll()
             if not self.stopping:
-                self.summary_if_due()
+                self.summary.run_if_due()
             self._loop()
         finally:
             self.notifier.stopping()
             self.notifier.close()
             self._restore_signals(previous)
-            self._disconnect()
+            self._disconnect_all()
             self.wakeup.close()
         log.info("kithkin stopped")
         return 0
@@ -185,7 +185,7 @@ class Service:
     def _schedule_jobs(self) -> None:
         self.timetable.clear()
         self.timetable.every(self.config.daemon.poll_interval, self.poll)
-        self.timetable.every(SUMMARY_CHECK_SECONDS, self.summary_if_due)
+        self.timetable.every(SUMMARY_CHECK_SECONDS, self.summary.run_if_due)
 
     def _install_signals(self) -> dict[signal.Signals, SignalHandler]:
         previous: dict[signal.Signals, SignalHandler] = {}
@@ -222,6 +222,10 @@ class Service:
             return
         if old is None or new.imap != old.imap or new.me != old.me:
             self._disconnect()
+        if old is None or new.mailboxes != old.mailboxes or new.me != old.me:
+            for account in self.others:
+                account.drop()
+            self.others = []
         if old is not None and new.store_path != old.store_path:
             log.warning("[store] path changes take effect at the next restart")
         self._schedule_jobs()
@@ -231,14 +235,36 @@ class Service:
     # --- the sync job -------------------------------------------------------------------
 
     def poll(self) -> None:
+        """Sync every mailbox: the first on the service's own connection, then each other on
+        its own; each with its own backoff."""
+        self._poll(self.config.require_imap(), self.health, self._mailbox, self._disconnect)
+        self.others, gone = arrange(self.config, self.others)
+        for account in gone:
+            account.drop()
+        for account in self.others:
+            if self.stopping:
+                break
+            self._poll(account.imap, account.health, partial(self._session, account), account.drop)
+        self._save_status()
+        self.notifier.status(self.status_line())
+
+    def _poll(
+        self,
+        imap: ImapConfig,
+        health: Health,
+        session: Callable[[], ImapSession],
+        disconnect: Callable[[], None],
+    ) -> None:
         now = self.clock.now()
-        if self.health.retry_at and now < self.health.retry_at:
+        if health.retry_at and now < health.retry_at:
             return
+        where = f"{imap.name}: " if imap.name else ""
         try:
-            mailbox = self._mailbox()
+            store = mailbox_store(self.store, self.config, imap)
+            adopt_unnamed(store, self.config, imap)
             engine = Sync(
-                mailbox,
-                self.store,
+                session(),
+                store,
                 self.config.me,
                 clock=self.clock.now,
                 heartbeat=self.ping_watchdog,
@@ -253,23 +279,29 @@ class Service:
         except (KithkinError, sqlite3.DatabaseError) as exc:
             if isinstance(exc, sqlite3.DatabaseError):
                 exc = database_failure(exc, self.store.path)
-            self._disconnect()
-            self.health.failed(str(exc), self.clock.now())
-            self._save_status()
-            self.notifier.status(self.status_line())
+            disconnect()
+            health.failed(f"{where}{exc}", self.clock.now())
             return
         except Exception as exc:  # noqa: BLE001 - nothing unforeseen may stop the service
-            self._disconnect()
-            message = f"sync failed: unexpected {type(exc).__name__} (see the debug log)"
-            self.health.failed(message, self.clock.now(), exc=exc)
-            self._save_status()
-            self.notifier.status(self.status_line())
+            disconnect()
+            message = f"{where}sync failed: unexpected {type(exc).__name__} (see the debug log)"
+            health.failed(message, self.clock.now(), exc=exc)
             return
-        self.health.ok(report.summary(), self.clock.now())
+        health.ok(report.summary(), self.clock.now())
         if report.logged or report.unparseable:
-            log.info("sync: %s", report.summary())
-        self._save_status()
-        self.notifier.status(self.status_line())
+            log.info("sync%s: %s", f" {imap.name}" if imap.name else "", report.summary())
+
+    def _session(self, account: Account) -> ImapSession:
+        """An other mailbox's connection, kept open between polls like the first one's."""
+        if account.session is not None:
+            try:
+                account.session.noop()
+                return account.session
+            except KithkinError as exc:
+                log.info("%s: connection lost (%s); reconnecting", account.imap.name, exc)
+                account.drop()
+        account.session = self.connect(account.imap)
+        return account.session
 
     def _mailbox(self) -> ImapSession:
         if self.mailbox is not None:
@@ -282,7 +314,7 @@ class Service:
             except KithkinError as exc:
                 log.info("connection lost (%s); reconnecting", exc)
                 self._disconnect()
-        self.mailbox = self.connect(self.config)
+        self.mailbox = self.connect(self.config.require_imap())
         return self.mailbox
 
     def _disconnect(self) -> None:
@@ -294,59 +326,10 @@ class Service:
             self.mailbox.logout()
             self.mailbox = None
 
-    # --- the summary job ----------------------------------------------------------------
-
-    def summary_if_due(self) -> None:
-        now = self.clock.now()
-        retry_at = self.summary_health.retry_at
-        if retry_at and now < retry_at:
-            return
-        due = self.summary_due()
-        if due is None:
-            return
-        try:
-            outcome = send_summary(
-                self.store,
-                self.config,
-                as_of=local_date(now, self._zone()),
-                now=now,
-                trigger="schedule",
-                week=due,
-            )
-        except (KithkinError, sqlite3.DatabaseError) as exc:
-            if isinstance(exc, sqlite3.DatabaseError):
-                exc = database_failure(exc, self.store.path)
-            self.summary_health.failed(f"summary not sent, will retry: {exc}", now)
-            return
-        except jinja2.TemplateError as exc:  # a broken template override
-            message = f"summary not sent: template {type(exc).__name__}: {exc}"[:300]
-            self.summary_health.failed(message, now, exc=exc)
-            return
-        except Exception as exc:  # noqa: BLE001 - nothing unforeseen may stop the service
-            message = f"summary not sent: unexpected {type(exc).__name__} (see the debug log)"
-            self.summary_health.failed(message, now, exc=exc)
-            return
-        self.summary_health.ok(outcome.status, now)
-        if outcome.status == "sent":
-            log.info("summary for %s sent: %s", outcome.week, outcome.subject)
-
-    def summary_due(self) -> str | None:
-        """The week whose summary should go out now, if any."""
-        now = self.clock.now()
-        summary = self.config.summary
-        moment = last_scheduled(now, summary.weekday, summary.time, self._zone())
-        started = self.store.meta.get(STARTED_KEY)
-        if started and moment < parse_utc_iso(started):
-            return None  # scheduled before Kithkin first ran here: nothing was missed
-        week = week_of(moment.astimezone(self._zone()).date())
-        existing = self.store.summaries.for_week(week, "schedule")
-        if existing and existing["sent_at"]:
-            return None
-        return week
-
-    def next_summary_at(self) -> datetime:
-        summary = self.config.summary
-        return next_scheduled(self.clock.now(), summary.weekday, summary.time, self._zone())
+    def _disconnect_all(self) -> None:
+        self._disconnect()
+        for account in self.others:
+            account.drop()
 
     def _zone(self) -> tzinfo:
         return self.config.owner_zone()
@@ -362,12 +345,17 @@ class Service:
             self.last_watchdog = now
 
     def status_line(self) -> str:
+        failing = [a.imap.name for a in self.others if a.health.state == "failing"]
+        others = f"; failing: {', '.join(failing)}" if failing else ""
         if self.health.state == "failing":
             retry = self.health.retry_at.strftime("%H:%M:%S") if self.health.retry_at else "?"
-            return f"failing ({self.health.failures}x), retry at {retry}: {self.health.last_error}"
+            return (
+                f"failing ({self.health.failures}x), retry at {retry}: "
+                f"{self.health.last_error}{others}"
+            )
         if self.health.last_poll_at is None:
             return "connected, first sync running" if self.mailbox else "starting"
-        return f"ok at {self.health.last_poll_at:%H:%M:%S}: {self.health.last_result}"
+        return f"ok at {self.health.last_poll_at:%H:%M:%S}: {self.health.last_result}{others}"
 
     def _save_status(self) -> None:
         next_poll = self.clock.now() + timedelta(seconds=self.config.daemon.poll_interval)
@@ -383,8 +371,11 @@ class Service:
             self.store.meta.set("service.last_result", self.health.last_result)
             self.store.meta.set("service.next_poll_at", utc_iso(next_poll))
             self.store.meta.set("service.pid", str(os.getpid()))
+            failing = {a.imap.name: a.health.last_error for a in self.others if a.health.last_error}
+            self.store.meta.set(
+                "service.mailboxes_failing", json.dumps(failing) if failing else None
+            )
 
 
-def _connect(config: Config) -> ImapSession:
-    imap = config.require_imap()
+def _connect(imap: ImapConfig) -> ImapSession:
     return ImapSession.connect(imap, Credential(imap))

@@ -59,12 +59,14 @@ class Store:
         path = Path(path)
         return cls(connect(path), path)
 
-    def of_mailbox(self, mailbox: str) -> Store:
-        """This store with folder cursors and set-aside records of one mailbox (its
-        `[[mailbox]]` name; "" for the `[imap]` form): what one mailbox's sync writes to."""
+    def of_mailbox(self, mailbox: str, mailboxes: tuple[str, ...] = ()) -> Store:
+        """This store with the folder cursors, set-aside records and backfill queue of one
+        mailbox (its `[[mailbox]]` name; "" for the `[imap]` form), one of `mailboxes`:
+        what one mailbox's sync reads and writes through."""
         view = copy.copy(self)
         view.folders = Folders(self.db, mailbox)
         view.set_aside = SetAsideLog(self.db, mailbox)
+        view.backfill = Backfill(self.db, mailbox, mailboxes or (mailbox,))
         return view
 
     def atomic(self) -> AbstractContextManager[Database]:

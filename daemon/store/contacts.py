@@ -8,6 +8,8 @@ from collections.abc import Iterable
 from datetime import datetime
 from typing import Any
 
+from sqlite_utils import Database
+
 from kithkin.daemon.core.dates import utc_iso
 from kithkin.daemon.core.records import Contact
 from kithkin.daemon.errors import UsageError
@@ -162,9 +164,10 @@ class Contacts(Subject):
         )
         for table in self._tables_with_contact_id():
             self.db.execute(f"DELETE FROM [{table}] WHERE contact_id = ?", [contact_id])
-        self.db.execute(
-            "DELETE FROM pending_backfill WHERE address NOT IN (SELECT address FROM addresses)"
-        )
+        for table in ("pending_backfill", "backfill_done"):
+            self.db.execute(
+                f"DELETE FROM {table} WHERE address NOT IN (SELECT address FROM addresses)"
+            )
         self.db.execute("DELETE FROM contacts WHERE id = ?", [contact_id])
         return removed
 
@@ -197,6 +200,7 @@ class Contacts(Subject):
                     "INSERT OR IGNORE INTO pending_backfill (address, queued_at) VALUES (?, ?)",
                     [address, utc_iso(now)],
                 )
+                self.db.execute("DELETE FROM backfill_done WHERE address = ?", [address])
 
     def _add_tags(self, contact_id: int, tags: Iterable[str]) -> None:
         for tag in tags:
@@ -207,13 +211,36 @@ class Contacts(Subject):
 
 
 class Backfill(Subject):
-    """Addresses added since their past mail was last looked up."""
+    """Addresses added since their past mail was last looked up, in one mailbox (`mailbox`,
+    one of `mailboxes`; "" alone for the single `[imap]` form): an address leaves the queue
+    once each of them has looked it up."""
+
+    def __init__(self, db: Database, mailbox: str = "", mailboxes: tuple[str, ...] = ("",)):
+        super().__init__(db)
+        self.mailbox = mailbox
+        self.mailboxes = tuple(dict.fromkeys((*mailboxes, mailbox)))
 
     def pending(self) -> list[str]:
-        rows = self.db.execute("SELECT address FROM pending_backfill ORDER BY address")
+        rows = self.db.execute(
+            "SELECT address FROM pending_backfill WHERE address NOT IN "
+            "(SELECT address FROM backfill_done WHERE mailbox = ?) ORDER BY address",
+            [self.mailbox],
+        )
         return [row[0] for row in rows.fetchall()]
 
     def clear(self, addresses: Iterable[str]) -> None:
         self._writing()
         for address in addresses:
-            self.db.execute("DELETE FROM pending_backfill WHERE address = ?", [address])
+            self.db.execute(
+                "INSERT OR IGNORE INTO backfill_done (mailbox, address) VALUES (?, ?)",
+                [self.mailbox, address],
+            )
+        marks = ",".join("?" * len(self.mailboxes))
+        finished = f"""SELECT address FROM backfill_done WHERE mailbox IN ({marks})
+                       GROUP BY address HAVING count(*) = {len(self.mailboxes)}"""
+        self.db.execute(
+            f"DELETE FROM pending_backfill WHERE address IN ({finished})", self.mailboxes
+        )
+        self.db.execute(
+            "DELETE FROM backfill_done WHERE address NOT IN (SELECT address FROM pending_backfill)"
+        )

@@ -199,7 +199,8 @@ def _0008(db: Database) -> None:
 def _0011(db: Database) -> None:
     """Several mailboxes (`[[mailbox]]`): folder cursors and set-aside messages belong to one
     by its name. What was synced before belongs to '', the mailbox of the single `[imap]`
-    form, and passes to the first `[[mailbox]]` when that form replaces it."""
+    form, and passes to the first `[[mailbox]]` when that form replaces it. The past mail of
+    a new contact is looked up in each mailbox: `backfill_done` says where it was."""
     _run(
         db,
         """CREATE TABLE folders_by_mailbox (
@@ -238,6 +239,12 @@ def _0011(db: Database) -> None:
            FROM set_aside""",
         "DROP TABLE set_aside",
         "ALTER TABLE set_aside_by_mailbox RENAME TO set_aside",
+        # A queued address leaves pending_backfill once every mailbox has looked it up.
+        """CREATE TABLE backfill_done (
+            mailbox TEXT NOT NULL,
+            address TEXT NOT NULL,
+            PRIMARY KEY (mailbox, address)
+        )""",
     )
 
 
