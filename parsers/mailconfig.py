@@ -132,8 +132,12 @@ def _parse_tree(data: bytes) -> _Element:
     parser.EntityDeclHandler = entity
     try:
         parser.Parse(data, True)
+    except MailConfigError:
+        raise
     except expat.ExpatError as exc:
         raise MailConfigError(f"not well-formed XML ({expat.ErrorString(exc.code)})") from None
+    except (LookupError, ValueError):  # an encoding expat cannot read, named in the file
+        raise MailConfigError("not well-formed XML (an encoding that cannot be read)") from None
     if not roots:
         raise MailConfigError("no XML element in it")
     return roots[0]

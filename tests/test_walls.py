@@ -161,9 +161,9 @@ def test_the_service_and_the_sync_load_no_lookup_code() -> None:
     result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
                             check=True)  # fmt: skip
     assert result.stdout.strip() == "[]"
-    init = subprocess.run([sys.executable, "-c", "import sys, kithkin.daemon.cli.setup;"
-                           "print('kithkin.daemon.setup.discover' in sys.modules)"],
-                          capture_output=True, text=True, check=True)  # fmt: skip
+    probe = "import sys, kithkin.daemon.cli.setup; print('kithkin.daemon.setup' in sys.modules)"
+    init = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=True)  # fmt: skip
     assert init.stdout.strip() == "True"  # the probe sees the package where it is loaded
 
 

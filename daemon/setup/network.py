@@ -104,17 +104,20 @@ def make_network(
 def parse_nameserver(text: str) -> tuple[str, int]:
     """ "192.0.2.1", "192.0.2.1:5353", "2001:db8::1", "[2001:db8::1]:5353" -> (address, port)."""
     raw = text.strip()
-    host, port_text = raw, ""
+    port_text: str | None = None
+    host = raw
     if raw.startswith("["):
-        host, _, rest = raw[1:].partition("]")
-        port_text = rest.removeprefix(":")
+        host, bracket, rest = raw[1:].partition("]")
+        if not bracket or (rest and not rest.startswith(":")):
+            host = ""
+        port_text = rest[1:] if rest else None
     elif raw.count(":") == 1:
         host, _, port_text = raw.partition(":")
     try:
         address = str(ipaddress.ip_address(host))
     except ValueError:
         raise UsageError(f"--nameserver must be an IP address (and :PORT), not {raw!r}") from None
-    port = int(port_text) if port_text.isdigit() else 53 if not port_text else 0
+    port = 53 if port_text is None else int(port_text) if port_text.isdigit() else 0
     if not 0 < port < 65536:
         raise UsageError(f"--nameserver port must be between 1 and 65535, not {port_text!r}")
     return address, port

@@ -36,6 +36,7 @@ class Preset:
     username: str = "address"  # the login: "address" (you@domain) or "localpart" (you)
     auth: str = "password"  # "password", or "xoauth2" where nothing else is accepted
     domains: tuple[str, ...] = ()  # address domains that are this provider
+    subdomains: bool = False  # their subdomains too (tenant.onmicrosoft.com)
     mx_suffixes: tuple[str, ...] = ()  # MX host names (or their parent domains) hosted here
     notes: tuple[str, ...] = ()  # more comment lines for the config file
     ca_file: str | None = None  # a certificate to trust, written as a commented line
@@ -96,6 +97,7 @@ MICROSOFT_365 = Preset(
         "how-to-authenticate-an-imap-pop-smtp-application-by-using-oauth",
     ),
     domains=("onmicrosoft.com",),
+    subdomains=True,
     mx_suffixes=("mail.protection.outlook.com",),
     notes=("Your organisation's admin may have to allow IMAP for your mailbox.",),
 )
@@ -228,7 +230,7 @@ POSTEO = Preset(
 )
 
 ZOHO_ADVICE = Password(
-    "app-password",
+    "account-password",
     "Zoho takes your account password, or with two-factor authentication on an "
     "application-specific password; switch on IMAP Access first (Settings > Mail Accounts "
     "> IMAP)",
@@ -299,7 +301,11 @@ _BY_DOMAIN = {domain: preset for preset in PRESETS for domain in preset.domains}
 
 def preset_for_domain(domain: str) -> Preset | None:
     """The preset whose provider owns this address domain (lowercase, as normalised)."""
-    return _BY_DOMAIN.get(domain.lower().rstrip("."))
+    name = domain.lower().rstrip(".")
+    if name in _BY_DOMAIN:
+        return _BY_DOMAIN[name]
+    parents = [name.split(".", i)[-1] for i in range(1, name.count(".") + 1)]
+    return next((p for d in parents if (p := _BY_DOMAIN.get(d)) and p.subdomains), None)
 
 
 def username_for(preset: Preset, address: str) -> str:

@@ -43,13 +43,17 @@ class SrvAnswer:
 
 def order_records(records: Sequence[SrvRecord], rng: random.Random) -> list[SrvRecord]:
     """RFC 2782's order: lowest priority first; within a priority, repeatedly draw one
-    record with probability proportional to its weight (weight 0: rarely, if ever)."""
+    record with probability proportional to its weight. The RFC's draw from 0 to the sum
+    inclusive would favour the first record (1 and 3 would come first 2 and 3 times in 5);
+    drawing from 1 keeps the proportion exact, and leaves weight 0 for when nothing else is
+    left (in the order listed)."""
     ordered: list[SrvRecord] = []
     by_priority = sorted(records, key=lambda r: r.priority)
     for _, group in groupby(by_priority, key=lambda r: r.priority):
         left = sorted(group, key=lambda r: r.weight != 0)  # weight 0 first, as the RFC says
         while left:
-            draw = rng.randint(0, sum(r.weight for r in left))
+            total = sum(r.weight for r in left)
+            draw = rng.randint(1, total) if total else 0
             running = 0
             for index, record in enumerate(left):
                 running += record.weight
