@@ -16,6 +16,7 @@ from kithkin.daemon.mail.credentials import store_in_keyring
 from kithkin.daemon.setup.advice import InitChoices, config_text, password_steps, where
 from kithkin.daemon.setup.discover import Discovery, Server, discover
 from kithkin.daemon.setup.network import make_network
+from kithkin.daemon.setup.presets import preset_for_domain
 from kithkin.parsers.addresses import normalise_address
 from kithkin.parsers.text import clean_line
 
@@ -78,7 +79,9 @@ def init(
         network = None
         if not no_lookup:
             network = make_network(nameserver, https_port=https_port, ca_file=https_ca_file)
-            click.echo(f"Looking up the mail settings of {address.rpartition('@')[2]} ...")
+        domain = address.rpartition("@")[2]
+        if network is not None and preset_for_domain(domain) is None:
+            click.echo(clean_line(f"Looking up the mail settings of {domain} ..."))
         discovery = discover(address, network)
     choices = InitChoices(address, username=username, password_command=password_command)
     text = config_text(discovery, choices, store_path=str(default_store_path()))
