@@ -18,6 +18,7 @@ if str(TESTS_DIR) not in sys.path:
     sys.path.insert(0, str(TESTS_DIR))
 
 from helpers import CliResult  # noqa: E402  (needs the sys.path entry above)
+from lookupservers import DnsServer, HttpsServer, lookup_tls_files, running  # noqa: E402
 from mailutils_server import MailutilsServer, require_mailutils  # noqa: E402
 from servers import (  # noqa: E402  (needs the sys.path entry above)
     DovecotServer,
@@ -25,6 +26,7 @@ from servers import (  # noqa: E402  (needs the sys.path entry above)
     PymapPool,
     PymapServer,
     SmtpServer,
+    TlsFiles,
     require_dovecot,
     wait_for_background_stops,
 )
@@ -137,6 +139,28 @@ def smtp_server_tls(dovecot_tls: DovecotServer) -> Iterator[SmtpServer]:
 def smtp_server_starttls(dovecot_tls: DovecotServer) -> Iterator[SmtpServer]:
     """SMTP that requires STARTTLS, delivering to `dovecot_tls`'s INBOX; trust `ca_file`."""
     with SmtpServer(dovecot_tls, tls="starttls", tls_files=dovecot_tls.tls_files) as server:
+        yield server
+
+
+# --- DNS and HTTPS for `kithkin init`'s lookups (tests/lookupservers.py) -------------------
+
+
+@pytest.fixture
+def dns_server() -> Iterator[DnsServer]:
+    """A DNS server on 127.0.0.1 (UDP and TCP) answering from `dns_server.zone`."""
+    with running(DnsServer()) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def _lookup_tls(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
+    return lookup_tls_files(tmp_path_factory.mktemp("lookup-tls"))
+
+
+@pytest.fixture
+def https_server(_lookup_tls: TlsFiles) -> Iterator[HttpsServer]:
+    """An HTTPS server on 127.0.0.1 serving `https_server.pages`; trust `tls.ca_file`."""
+    with running(HttpsServer(_lookup_tls)) as server:
         yield server
 
 
