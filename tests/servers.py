@@ -182,8 +182,16 @@ class DovecotServer:
     Dovecot's Maildir++ default, ".".
     """
 
-    def __init__(self, *, all_mail: bool = False, tls: bool = False, username: str = "kithkin"):
+    def __init__(
+        self,
+        *,
+        all_mail: bool = False,
+        tls: bool = False,
+        username: str = "kithkin",
+        extra_config: str = "",
+    ):
         self.host = LOOPBACK
+        self.extra_config = extra_config  # appended to dovecot.conf (plugins, say)
         self.port = 0
         self.tls_port: int | None = None
         self.all_mail = all_mail
@@ -471,7 +479,7 @@ service anvil {{
 }}
 service ipc {{
 {chroot}}}
-"""
+{self.extra_config}"""
         )
 
     def _spawn_and_wait(self) -> None:

@@ -381,3 +381,74 @@ def test_a_store_directory_that_is_not_writable_fails_for_the_wal(tmp_path, run_
         "files beside the database"
     )
     assert result.hint == f"chmod u+rwx {store.parent}"
+
+
+# --- INBOX delivery against a Dovecot with quota and ACL plugins ---------------------------
+
+QUOTA = """
+mail_plugins = $mail_plugins quota{acl}
+protocol imap {{
+  mail_plugins = $mail_plugins imap_quota{imap_acl}
+{capability}}}
+plugin {{
+  quota = count:User quota
+  quota_vsizes = yes
+  quota_rule = *:storage={storage}
+{acl_file}}}
+"""
+
+
+@pytest.mark.dovecot
+@pytest.mark.parametrize(
+    ("rights", "storage", "appendlimit", "status", "message"),
+    [
+        (None, "20M", None, "ok",
+         "INBOX can take the summary by APPEND (20,480 KiB free; nothing was stored)"),
+        ("lrwstipekxa", "20M", None, "ok",
+         # Dovecot adds RFC 2086's c and d for the old clients
+         "INBOX can take the summary by APPEND (rights lrwstipekxacd, 20,480 KiB free; "
+         + "nothing was stored)"),
+        ("lr", "20M", None, "fail", "you may not add messages to INBOX (your rights: lr)"),
+        (None, "100K", None, "fail",
+         "INBOX has 100 KiB free of its 100 KiB quota: too little for the summary (QUOTA)"),
+        (None, "20M", 50_000, "fail",
+         "the server takes messages of at most 50,000 bytes (APPENDLIMIT)"),
+        # a broken ACL file ('c' is no right Dovecot knows): every ACL lookup fails with NO
+        ("lrc", "20M", None, "warn",
+         "the server would not answer MYRIGHTS and GETQUOTAROOT for INBOX, so whether it takes "
+         + "the summary is not known (nothing was stored)"),
+    ],
+    ids=["quota", "acl", "no-insert-right", "quota-full", "appendlimit", "refused"],
+)  # fmt: skip
+def test_inbox_delivery_asks_the_server_without_appending(
+    needs_dovecot, tmp_path, rights, storage, appendlimit, status, message
+) -> None:
+    from servers import DovecotServer
+
+    server = DovecotServer()
+    try:
+        acl_file = server.directory / "global-acl"
+        if rights:
+            acl_file.write_text(f"INBOX owner {rights}\n")
+            acl_file.chmod(0o644)
+        server.extra_config = QUOTA.format(
+            acl=" acl" if rights else "",
+            imap_acl=" imap_acl" if rights else "",
+            capability=f"  imap_capability = +APPENDLIMIT={appendlimit}\n" if appendlimit else "",
+            storage=storage,
+            acl_file=f"  acl = vfile:{acl_file}\n" if rights else "",
+        )
+        server.start()
+        config = private(write_config(tmp_path / "k", server))
+        with FaultProxy(server.host, server.port, record=True) as proxy:
+            endpoint = Endpoint(proxy.host, proxy.port, server.username, server.password)
+            results = doctor(private(write_config(tmp_path / "p", endpoint)))
+            sent = b"".join(s.transcript.stream("c2s") for s in proxy.sessions if s.transcript)
+        delivery = results["summary delivery"]
+        assert (delivery.status, delivery.message) == (status, message)
+        assert b"APPEND" not in sent.upper().replace(b"MULTIAPPEND", b"")
+        assert doctor(config)["summary delivery"] == delivery
+        stored = [f for d in ("new", "cur", "tmp") for f in (server.maildir / d).glob("*")]
+        assert server.maildir.is_dir() and stored == []  # INBOX's Maildir, on disk
+    finally:
+        server.close(wait=False)

@@ -208,8 +208,14 @@ def test_a_store_that_is_not_kithkins_or_is_newer_fails(tmp_path) -> None:
             "rights lrswipkxtecda, messages up to 35,000,000 bytes, 990 KiB free",
         ),
         (AppendRoom("lr", None, None), "fail", "you may not add messages to INBOX"),
+        (
+            AppendRoom(None, None, None, ("MYRIGHTS", "GETQUOTAROOT")),
+            "warn",
+            "would not answer MYRIGHTS and GETQUOTAROOT for INBOX",
+        ),
         (AppendRoom(None, 100_000, None), "fail", "at most 100,000 bytes (APPENDLIMIT)"),
-        (AppendRoom(None, None, (999_900, 1_000_000)), "fail", "INBOX is full"),
+        (AppendRoom(None, None, (999_900, 1_000_000)), "fail", "INBOX has 100 KiB free of its"),
+        (AppendRoom(None, None, (1_000_100, 1_000_000)), "fail", "INBOX has 0 KiB free of its"),
     ],
 )
 def test_inbox_delivery_is_judged_from_what_the_server_says(room, status, words) -> None:

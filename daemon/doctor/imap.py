@@ -58,7 +58,7 @@ def password_check(kind: str) -> Callable[[Context], Result]:
             return fail(name, str(exc))
         context.secrets[kind] = found
         what = "access token" if server.auth == "xoauth2" else "password"
-        return ok(name, f"{what} for {server.username}@{server.host} from {found.source}")
+        return ok(name, f"{what} for {server.username} at {server.host} from {found.source}")
 
     return check
 
@@ -171,9 +171,17 @@ def delivery_verdict(room: AppendRoom) -> Result:
         if limit - used < SUMMARY_BYTES // 1024:
             return fail(
                 name,
-                f"INBOX is full: {used:,} of {limit:,} KiB used (QUOTA)",
-                "make room in your mailbox",
+                f"INBOX has {max(limit - used, 0):,} KiB free of its {limit:,} KiB quota: "
+                "too little for the summary (QUOTA)",
+                "make room in your mailbox, or ask for a larger quota",
             )
+    if room.refused:
+        return warn(
+            name,
+            f"the server would not answer {' and '.join(room.refused)} for INBOX, so whether "
+            "it takes the summary is not known (nothing was stored)",
+            "`kithkin summary --send` tries it for real",
+        )
     said = []
     if room.rights is not None:
         said.append(f"rights {room.rights}")

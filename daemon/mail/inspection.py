@@ -10,7 +10,8 @@ import imaplib
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from imapclient import IMAPClient
 
@@ -19,6 +20,7 @@ from kithkin.daemon.mail.connect import MALFORMED, NETWORK_ERRORS, describe_fail
 from kithkin.daemon.mail.status import number
 
 MAX_COUNT = 2**32
+T = TypeVar("T")
 
 
 @dataclass(frozen=True)
@@ -28,6 +30,7 @@ class AppendRoom:
     rights: str | None  # MYRIGHTS (RFC 4314): "i" is the right to APPEND
     limit: int | None  # APPENDLIMIT (RFC 7889), bytes
     quota: tuple[int, int] | None  # STORAGE (RFC 9208): used and limit, in KiB
+    refused: tuple[str, ...] = ()  # the commands of these the server answered with NO
 
 
 @contextmanager
@@ -61,16 +64,13 @@ def message_counts(client: IMAPClient, folders: list[str]) -> dict[str, int | No
     """STATUS (MESSAGES) of each folder; None for a folder the server will not say of."""
     counts: dict[str, int | None] = {}
     for folder in folders:
-        with _guarded(client, f"STATUS {folder}"):
-            try:
-                said = client.folder_status(folder, [b"MESSAGES"])
-            except imaplib.IMAP4.abort:
-                raise
-            except imaplib.IMAP4.error:
-                counts[folder] = None
-                continue
-        counts[folder] = number(said.get(b"MESSAGES"), 0, MAX_COUNT)
+        said = _refusable(client, f"STATUS {folder}", partial(_messages, client, folder))
+        counts[folder] = None if said is None else number(said.get(b"MESSAGES"), 0, MAX_COUNT)
     return counts
+
+
+def _messages(client: IMAPClient, folder: str) -> dict[bytes, Any]:
+    return dict(client.folder_status(folder, [b"MESSAGES"]))
 
 
 def round_trip(client: IMAPClient, clock: Callable[[], float], tries: int = 3) -> float:
@@ -87,35 +87,43 @@ def round_trip(client: IMAPClient, clock: Callable[[], float], tries: int = 3) -
 def append_room(client: IMAPClient, caps: frozenset[str], folder: str = "INBOX") -> AppendRoom:
     """Whether `folder` would take a message, asked without storing one."""
     rights = limit = quota = None
+    refused: list[str] = []
     imap = client._imap
     if "ACL" in caps:
         with _guarded(client, "MYRIGHTS"):
             typ, data = imap.myrights(folder)
         if typ == "OK" and data and isinstance(data[0], bytes):
             rights = data[0].rsplit(b" ", 1)[-1].decode("ascii", "replace")
+        else:
+            refused.append("MYRIGHTS")
     global_limit = [c.partition("=")[2] for c in caps if c.startswith("APPENDLIMIT=")]
     if global_limit:
         limit = number(global_limit[0], 0, 2**63)
     elif "APPENDLIMIT" in caps:
-        with _guarded(client, "STATUS APPENDLIMIT"):
-            try:
-                said = client.folder_status(folder, [b"APPENDLIMIT"])
-                limit = number(said.get(b"APPENDLIMIT"), 0, 2**63)
-            except imaplib.IMAP4.abort:
-                raise
-            except imaplib.IMAP4.error:
-                limit = None
+        said = _refusable(client, "STATUS", lambda: client.folder_status(folder, [b"APPENDLIMIT"]))
+        if said is None:
+            refused.append("STATUS (APPENDLIMIT)")
+        else:
+            limit = number(said.get(b"APPENDLIMIT"), 0, 2**63)
     if "QUOTA" in caps:
-        with _guarded(client, "GETQUOTAROOT"):
-            try:
-                _roots, quotas = client.get_quota_root(folder)
-            except imaplib.IMAP4.abort:
-                raise
-            except imaplib.IMAP4.error:
-                quotas = []
-        for item in quotas:
+        roots = _refusable(client, "GETQUOTAROOT", lambda: client.get_quota_root(folder))
+        if roots is None:
+            refused.append("GETQUOTAROOT")
+        for item in roots[1] if roots is not None else []:
             if str(item.resource).upper() == "STORAGE":
                 used, most = number(item.usage, 0, 2**63), number(item.limit, 0, 2**63)
                 if used is not None and most is not None:
                     quota = (used, most)
-    return AppendRoom(rights=rights, limit=limit, quota=quota)
+    return AppendRoom(rights=rights, limit=limit, quota=quota, refused=tuple(refused))
+
+
+def _refusable(client: IMAPClient, what: str, command: Callable[[], T]) -> T | None:
+    """The answer of `command`, None when the server answers NO or BAD (a broken
+    connection still raises, as MailboxError)."""
+    with _guarded(client, what):
+        try:
+            return command()
+        except imaplib.IMAP4.abort:
+            raise
+        except imaplib.IMAP4.error:
+            return None
