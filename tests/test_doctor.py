@@ -6,6 +6,9 @@ from __future__ import annotations
 
 import json
 import os
+import subprocess
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
@@ -18,6 +21,7 @@ from servers import append, flags_snapshot, free_port, imap_client
 
 from kithkin.daemon.doctor import Context, Result, run_doctor
 from kithkin.daemon.doctor.results import STATUSES
+from kithkin.daemon.store import Store
 
 SECRET_MARK = "Zq-doctor-secret-7731"
 # What the doctor may say to an IMAP server: nothing that opens or changes a folder.
@@ -363,24 +367,38 @@ def test_the_store_check_never_creates_the_store(tmp_path) -> None:
     assert not (tmp_path / "deep").exists()
 
 
-@pytest.mark.skipif(os.geteuid() == 0, reason="root may write anywhere")
-def test_a_store_directory_that_is_not_writable_fails_for_the_wal(tmp_path, run_cli) -> None:
-    unreachable = nowhere()
-    config = private(write_config(tmp_path / "k", unreachable))
-    contacts = run_cli("--config", str(config), "contacts", "add", "Ada", "--email", "a@b.org")
-    assert contacts.exit_code == 0  # the store exists now
-    store = tmp_path / "k" / "kithkin.db"
-    (tmp_path / "k").chmod(0o500)
+@contextmanager
+def unwritable(directory: Path) -> Iterator[None]:
+    """`directory` not writable, even by root: mode 0500, and for root (whom modes do not
+    stop) the immutable attribute, where the file system has it."""
+    root = os.geteuid() == 0
+    directory.chmod(0o500)
+    if root:
+        done = subprocess.run(["chattr", "+i", str(directory)], capture_output=True, check=False)
+        if done.returncode != 0:
+            directory.chmod(0o700)
+            pytest.skip(f"root, and chattr +i does not work here: {done.stderr!r}")
     try:
-        result = doctor(config)["store"]
+        yield
     finally:
-        (tmp_path / "k").chmod(0o700)
-    assert result.status == "fail"
-    assert result.message == (
+        if root:
+            subprocess.run(["chattr", "-i", str(directory)], check=True)
+        directory.chmod(0o700)
+
+
+def test_a_store_directory_that_is_not_writable_fails_for_the_wal(tmp_path) -> None:
+    config = private(write_config(tmp_path / "k", nowhere()))
+    store = tmp_path / "k" / "kithkin.db"
+    Store.open(store).close()
+    with unwritable(store.parent):
+        result = doctor(config)["store"]
+        assert os.access(store, os.W_OK)  # the file is writable: only the directory is not
+    assert (result.status, result.message, result.hint) == (
+        "fail",
         f"{store.parent} is not writable by you: SQLite's write-ahead log needs to create "
-        "files beside the database"
+        + "files beside the database",
+        f"chmod u+rwx {store.parent}",
     )
-    assert result.hint == f"chmod u+rwx {store.parent}"
 
 
 # --- INBOX delivery against a Dovecot with quota and ACL plugins ---------------------------
