@@ -86,8 +86,7 @@ def _login_hint(imap: ServerConfig, failure: str, context: Context) -> str:
 
 
 def check_capabilities(context: Context) -> Result:
-    assert context.client is not None
-    context.capabilities = found = capabilities(context.client)
+    context.capabilities = found = capabilities(context.connection())
     parts = []
     for capability, (present, absent) in CAPABILITIES.items():
         has = capability in found
@@ -98,9 +97,8 @@ def check_capabilities(context: Context) -> Result:
 
 
 def check_folders(context: Context) -> Result:
-    assert context.client is not None
     configured = context.loaded().require_imap().folders
-    listing = folder_listing(context.client)
+    listing = folder_listing(context.connection())
     plan = plan_folders(listing, configured)
     context.folders = [choice.name for choice in plan.chosen]
     return folders_verdict(plan, sorted({name for _flags, _sep, name in listing}))
@@ -125,9 +123,8 @@ def folders_verdict(plan: FolderPlan, listed: list[str]) -> Result:
 
 
 def check_messages(context: Context) -> Result:
-    assert context.client is not None
-    counts = message_counts(context.client, context.folders)
-    rtt = round_trip(context.client, context.monotonic)
+    counts = message_counts(context.connection(), context.folders)
+    rtt = round_trip(context.connection(), context.monotonic)
     unknown = [name for name, count in counts.items() if count is None]
     total = sum(count or 0 for count in counts.values())
     seconds = first_sync_seconds(total, len(counts), rtt)
@@ -146,8 +143,7 @@ def _milliseconds(seconds: float) -> str:
 
 
 def check_inbox_delivery(context: Context) -> Result:
-    assert context.client is not None
-    room = append_room(context.client, context.capabilities)
+    room = append_room(context.connection(), context.capabilities)
     return delivery_verdict(room)
 
 

@@ -59,6 +59,12 @@ class Context:
             raise KithkinError("the config did not load")
         return self.config
 
+    def connection(self) -> IMAPClient:
+        """The logged-in connection of the `imap login` check (which the caller needs)."""
+        if self.client is None:
+            raise KithkinError("not logged in")
+        return self.client
+
     def bounded(self, server: S) -> S:
         """`server` with the doctor's timeout: --timeout, else [imap] timeout up to 10 s."""
         timeout = self.timeout if self.timeout is not None else min(server.timeout, STEP_TIMEOUT)
