@@ -196,11 +196,14 @@ class DovecotServer:
         tls: bool = False,
         username: str = "kithkin",
         oauth2_url: str | None = None,
+        extra_config: str = "",
     ):
         """`oauth2_url`: also log in with XOAUTH2 and OAUTHBEARER tokens, which Dovecot's
-        oauth2 passdb checks at that RFC 7662 introspection endpoint (tests/oauthserver.py)."""
+        oauth2 passdb checks at that RFC 7662 introspection endpoint (tests/oauthserver.py).
+        `extra_config` is appended to dovecot.conf (plugins, say)."""
         self.host = LOOPBACK
         self.oauth2_url = oauth2_url
+        self.extra_config = extra_config
         self.port = 0
         self.tls_port: int | None = None
         self.all_mail = all_mail
@@ -501,7 +504,7 @@ service anvil {{
 }}
 service ipc {{
 {chroot}}}
-"""
+{self.extra_config}"""
         )
 
     def _spawn_and_wait(self) -> None:

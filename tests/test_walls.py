@@ -35,6 +35,9 @@ ALLOWED: dict[str, set[str]] = {
                        "daemon.store", "daemon.config", "daemon.core", "daemon.errors",
                        "parsers"},
     "daemon.app": {"daemon.store", "daemon.config", "daemon.core"},
+    "daemon.doctor": {"daemon.mail", "daemon.config", "daemon.store.schema",
+                      "daemon.store.connection", "daemon.sync.engine", "daemon.core",
+                      "daemon.errors", "parsers"},
     "daemon.service": {"daemon.app", "daemon.sync", "daemon.summary", "daemon.mail",
                        "daemon.steering", "daemon.store", "daemon.config", "daemon.core",
                        "daemon.errors", "parsers"},
@@ -55,6 +58,8 @@ FORBIDDEN = {
     # DNS server and fetch no autoconfig file (nor can they import daemon.setup, above).
     "daemon.service": {"dns", "http", "urllib"},
     "daemon.mail": {"dns", "http", "urllib"},
+    # the doctor's network steps are mail/probes.py's: mail/ opens every connection
+    "daemon.doctor": {"imaplib", "socket", "ssl", "smtplib", "sqlite3", "jinja2", "click"},
 }  # fmt: skip
 
 
