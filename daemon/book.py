@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import unicodedata
 from collections.abc import Iterable
 from dataclasses import dataclass, field
@@ -191,6 +192,7 @@ def _merge(store: Store, record: ContactRecord, taken: dict[str, str] | None, no
 
 
 MAX_QUERY_SHOWN = 60  # characters of a query quoted back in an error
+_NAME_AND_ADDRESS = re.compile(r"^[^<>]*<([^<>]+@[^<>]+)>$")
 
 
 def shown_query(query: str) -> str:
@@ -276,8 +278,12 @@ class ContactFinder:
         return self._index
 
     def resolve(self, query: str) -> Contact:
-        """The one contact `query` names; AmbiguousName or UnknownName otherwise."""
+        """The one contact `query` names; AmbiguousName or UnknownName otherwise. `Name
+        <address>` (as errors list people) is the owner of the address."""
         text = checked_query(query)
+        named = _NAME_AND_ADDRESS.match(text)  # "Ana Silva <ana@work.example>", as listed
+        if named:
+            text = named.group(1)
         address = normalise_address(text) if "@" in text else None
         if address is not None:
             owner = self.store.contacts.owner_of(address)

@@ -197,6 +197,8 @@ def test_an_unknown_name_says_which_names_are_close(book) -> None:
     assert line == "kithkin: error: no contact 'Zed' (see `kithkin contacts list`)"
     line = one_error(book("log", "<Lena@Example.NET>"))
     assert line == "kithkin: error: no contact has the address 'lena@example.net'"
+    line = one_error(book("log", "Lena Fischer <lena@example.net>"))
+    assert line == "kithkin: error: no contact has the address 'lena@example.net'"
 
 
 def test_a_name_another_has_is_refused_unless_allowed(run_cli) -> None:
@@ -236,8 +238,10 @@ def test_two_people_of_one_name_are_told_apart_by_address(run_cli) -> None:
     assert one_error(run_cli("log", "Ana")).endswith("use one of the addresses")
     logged = run_cli("log", "ana@work.example", "--date", "2026-11-01")
     assert logged.exit_code == 0, logged.stderr
+    listed = run_cli("log", "Ana Silva <ana@work.example>", "--date", "2026-11-02")
+    assert listed.exit_code == 0, listed.stderr  # as the error listed her
     rows = json.loads(run_cli("interactions", "ana@work.example", "--json").stdout)
-    assert [row["date"][:10] for row in rows] == ["2026-11-01"]
+    assert [row["date"][:10] for row in rows] == ["2026-11-02", "2026-11-01"]
     assert json.loads(run_cli("interactions", "ana@home.example", "--json").stdout) == []
 
 

@@ -7,14 +7,18 @@ from __future__ import annotations
 from collections.abc import Iterator
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
+from urllib.parse import parse_qs, urlsplit
 
 import pytest
 from test_replies import Owner
 
 from kithkin.daemon import book
+from kithkin.daemon.core.digest import digest
+from kithkin.daemon.core.findings import Birthday, Report
 from kithkin.daemon.steering.commands import apply_commands
 from kithkin.daemon.steering.journal import shown_reply
 from kithkin.daemon.store import Store
+from kithkin.daemon.summary.entries import entry_context
 
 NOW = datetime(2026, 11, 25, 9, 0, tzinfo=UTC)
 DAY = date(2026, 11, 25)  # a Wednesday
@@ -103,6 +107,17 @@ def test_two_people_of_one_name_in_a_reply(store: Store) -> None:
         "ANA SILVA <ana@work.example>; use one of the addresses"
     )
     assert shown["not_understood"][0] == ["mute Ana Silva", reason]
+
+
+def test_the_prefilled_snooze_finds_one_of_two_people_of_a_name(store: Store) -> None:
+    work = store.contacts.get(who(store, "ana@work.example"))
+    (entry,) = digest(Report(DAY, birthdays=[Birthday(work, "--11-25", DAY, 0, None)]), 7).shown
+    link = entry_context(entry, owner="me@x.example", token="t", notes={}, steering=True)
+    (body,) = parse_qs(urlsplit(link["snooze_link"]).query)["body"]
+    assert body == "snooze ANA SILVA <ana@work.example> 3w"
+    record = apply(store, body)
+    assert record["done"] == [{"action": "snooze", "contact_id": work.id, "until": "2026-12-16"}]
+    assert store.contacts.get(who(store, "ana@home.example")).snoozed_until is None
 
 
 def test_an_unknown_name_in_a_reply_suggests_by_id(store: Store) -> None:
