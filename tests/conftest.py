@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -197,8 +198,10 @@ def run_cli(kithkin_home: Path) -> Callable[..., CliResult]:
 
     from kithkin.daemon.cli import cli
 
-    def run(*args: str, input: str | None = None) -> CliResult:
-        result = CliRunner().invoke(cli, list(args), input=input, prog_name="kithkin")
+    def run(*args: str, input: str | None = None, now: datetime | None = None) -> CliResult:
+        """`now`: the moment the command runs at (its clock), instead of the real one."""
+        clock = (lambda: now) if now is not None else None
+        result = CliRunner().invoke(cli, list(args), input=input, prog_name="kithkin", obj=clock)
         if result.exception and not isinstance(result.exception, SystemExit):
             raise result.exception
         return CliResult(result.exit_code, result.stdout, result.stderr)

@@ -21,7 +21,7 @@ from typing import Any, ClassVar
 import click
 
 from kithkin.daemon import __version__
-from kithkin.daemon.app import App
+from kithkin.daemon.app import App, utc_now
 from kithkin.daemon.errors import KithkinError, StoreError, frames, unexpected
 from kithkin.daemon.store import database_failure
 from kithkin.parsers.text import clean_line, printable
@@ -141,7 +141,9 @@ def cli(ctx: click.Context, config_path: Path | None, verbose: int) -> None:
       kithkin report                    who is fading, who waits for a reply
     """
     setup_logging(verbose)
-    ctx.obj = App(config_path=config_path)
+    # A caller may hand in the clock as the context object (tests: `invoke(..., obj=clock)`).
+    clock = ctx.obj if callable(ctx.obj) else utc_now
+    ctx.obj = App(config_path=config_path, clock=clock)
 
 
 def main() -> None:
