@@ -31,6 +31,8 @@ ALLOWED: dict[str, set[str]] = {
                         "daemon.errors", "parsers"},
     "daemon.sync": {"daemon.mail.records", "daemon.steering", "daemon.store", "daemon.core",
                     "daemon.errors", "parsers"},
+    "daemon.suggest": {"daemon.sync", "daemon.mail.records", "daemon.core", "daemon.errors",
+                       "parsers"},
     "daemon.summary": {"daemon.mail.delivery", "daemon.mail.credentials", "daemon.steering",
                        "daemon.store", "daemon.config", "daemon.core", "daemon.errors",
                        "parsers"},
@@ -50,6 +52,8 @@ FORBIDDEN = {
     "daemon.store": {"imapclient", "imaplib", "socket", "jinja2", "click", "smtplib"},
     "daemon.sync": {"sqlite_utils", "imaplib", "socket", "jinja2", "click", "smtplib"},
     "daemon.steering": {"imaplib", "socket", "jinja2", "click", "smtplib"},
+    "daemon.suggest": {"sqlite3", "sqlite_utils", "imaplib", "socket", "jinja2", "click",
+                       "smtplib"},
 }  # fmt: skip
 
 
