@@ -1,16 +1,24 @@
 """Reading for `kithkin suggest` on the in-memory mailbox (beside the Dovecot tests in
 test_suggest.py): a server that cannot search SINCE, a message whose FETCH always breaks
-the connection, a folder that cannot be opened, long header sections, hostile names."""
+the connection, a folder that cannot be opened, long header sections, hostile names; and
+the store opened read-only."""
 
 from __future__ import annotations
 
+import sqlite3
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
+import pytest
 from mailbuilder import encoded_word, make_message
 from memorysource import MemoryMailbox, MemorySource
 
+from kithkin.daemon import book
 from kithkin.daemon.core.suggestions import Correspondence
+from kithkin.daemon.errors import StoreError
+from kithkin.daemon.store import Store
+from kithkin.daemon.store.readonly import open_read_only
 from kithkin.daemon.suggest.reading import ReadReport, read_correspondence
 from kithkin.parsers.text import is_clean
 
@@ -78,3 +86,29 @@ def test_hostile_names_come_out_clean() -> None:
     into, _ = read(source)
     [friend] = into.suggestions()
     assert is_clean(friend.name) and "\x1b" not in friend.name and "Fay" in friend.name
+
+
+def test_the_store_is_opened_read_only(tmp_path: Path) -> None:
+    path = tmp_path / "kithkin.db"
+    assert open_read_only(path) is None and not path.exists()  # none yet: none created
+    with Store.open(path) as store:
+        book.add_contact(store, "Ada Lovelace", ["ada@example.org"], now=NOW)
+    before = path.read_bytes()
+    store = open_read_only(path)
+    assert store is not None
+    try:
+        assert store.contacts.address_book() == {"ada@example.org": 1}
+        with pytest.raises(sqlite3.OperationalError), store.atomic():
+            store.meta.set("anything", "x")
+    finally:
+        store.close()
+    assert path.read_bytes() == before
+
+    with sqlite3.connect(path) as conn:
+        conn.execute("PRAGMA user_version = 1")
+    with pytest.raises(StoreError, match="older Kithkin; run `kithkin contacts list`"):
+        open_read_only(path)
+    text = tmp_path / "text.db"
+    text.write_text("not a database")
+    with pytest.raises(StoreError, match="not a SQLite database"):
+        open_read_only(text)
