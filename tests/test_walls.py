@@ -31,6 +31,8 @@ ALLOWED: dict[str, set[str]] = {
                         "daemon.errors", "parsers"},
     "daemon.sync": {"daemon.mail.records", "daemon.steering", "daemon.store", "daemon.core",
                     "daemon.errors", "parsers"},
+    "daemon.suggest": {"daemon.sync", "daemon.mail.records", "daemon.core", "daemon.errors",
+                       "parsers"},
     "daemon.summary": {"daemon.mail.delivery", "daemon.mail.credentials", "daemon.steering",
                        "daemon.store", "daemon.config", "daemon.core", "daemon.errors",
                        "parsers"},
@@ -60,6 +62,8 @@ FORBIDDEN = {
     "daemon.mail": {"dns", "http", "urllib"},
     # the doctor's network steps are mail/probes.py's: mail/ opens every connection
     "daemon.doctor": {"imaplib", "socket", "ssl", "smtplib", "sqlite3", "jinja2", "click"},
+    "daemon.suggest": {"sqlite3", "sqlite_utils", "imaplib", "socket", "jinja2", "click",
+                       "smtplib"},
 }  # fmt: skip
 
 

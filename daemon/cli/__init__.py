@@ -1,6 +1,7 @@
 """`kithkin`: the command line. Each command parses, calls one function, and prints.
 
-    setup.py, contacts.py, sync.py, people.py, report.py, service.py   the command groups
+    setup.py, contacts.py, sync.py, people.py, report.py, service.py, suggest.py
+                                       the command groups
     output.py, progress.py, files.py   what is printed and written, made safe
 
 Every failure a user can fix arrives here as a `KithkinError` and leaves as one line on
@@ -35,7 +36,7 @@ COMMANDS = {
     "init": "setup", "credentials": "setup", "contacts": "contacts", "sync": "sync",
     "interactions": "sync", "log": "people", "unlog": "people", "note": "people",
     "show": "people", "report": "report", "summary": "report", "run": "service",
-    "status": "service", "doctor": "doctor",
+    "status": "service", "doctor": "doctor", "suggest": "suggest",
 }  # fmt: skip
 
 
