@@ -16,10 +16,10 @@ from html.parser import HTMLParser
 
 VERBS = ("snooze", "mute", "unmute", "every", "called", "met", "note")
 HELP = (
-    "snooze NAME 3w            (or: snooze NAME until 2027-01-15)",
+    "snooze NAME 3w            (or 2mo; or: snooze NAME until 2027-01-15)",
     "mute NAME / unmute NAME",
-    "every NAME 14d            (how often you want to be in touch)",
-    "called NAME [YYYY-MM-DD]  (or: met NAME [YYYY-MM-DD])",
+    "every NAME 14d            (how often you want to be in touch: 14d, 3w, 2mo, 1y)",
+    "called NAME [DATE]        (or: met NAME [DATE]; yesterday, monday, -3d, 2026-11-20)",
     "note NAME some text",
 )
 MAX_LINES = 50

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import sys
 from collections.abc import Callable, Iterator
+from datetime import datetime
 from pathlib import Path
 
 import pytest
@@ -18,6 +19,7 @@ if str(TESTS_DIR) not in sys.path:
     sys.path.insert(0, str(TESTS_DIR))
 
 from helpers import CliResult  # noqa: E402  (needs the sys.path entry above)
+from lookupservers import DnsServer, HttpsServer, lookup_tls_files, running  # noqa: E402
 from mailutils_server import MailutilsServer, require_mailutils  # noqa: E402
 from servers import (  # noqa: E402  (needs the sys.path entry above)
     DovecotServer,
@@ -25,6 +27,7 @@ from servers import (  # noqa: E402  (needs the sys.path entry above)
     PymapPool,
     PymapServer,
     SmtpServer,
+    TlsFiles,
     require_dovecot,
     wait_for_background_stops,
 )
@@ -140,6 +143,28 @@ def smtp_server_starttls(dovecot_tls: DovecotServer) -> Iterator[SmtpServer]:
         yield server
 
 
+# --- DNS and HTTPS for `kithkin init`'s lookups (tests/lookupservers.py) -------------------
+
+
+@pytest.fixture
+def dns_server() -> Iterator[DnsServer]:
+    """A DNS server on 127.0.0.1 (UDP and TCP) answering from `dns_server.zone`."""
+    with running(DnsServer()) as server:
+        yield server
+
+
+@pytest.fixture(scope="session")
+def _lookup_tls(tmp_path_factory: pytest.TempPathFactory) -> TlsFiles:
+    return lookup_tls_files(tmp_path_factory.mktemp("lookup-tls"))
+
+
+@pytest.fixture
+def https_server(_lookup_tls: TlsFiles) -> Iterator[HttpsServer]:
+    """An HTTPS server on 127.0.0.1 serving `https_server.pages`; trust `tls.ca_file`."""
+    with running(HttpsServer(_lookup_tls)) as server:
+        yield server
+
+
 # --- the CLI, with a private home ------------------------------------------------------------
 
 KITHKIN_ENV = (
@@ -173,8 +198,10 @@ def run_cli(kithkin_home: Path) -> Callable[..., CliResult]:
 
     from kithkin.daemon.cli import cli
 
-    def run(*args: str, input: str | None = None) -> CliResult:
-        result = CliRunner().invoke(cli, list(args), input=input, prog_name="kithkin")
+    def run(*args: str, input: str | None = None, now: datetime | None = None) -> CliResult:
+        """`now`: the moment the command runs at (its clock), instead of the real one."""
+        clock = (lambda: now) if now is not None else None
+        result = CliRunner().invoke(cli, list(args), input=input, prog_name="kithkin", obj=clock)
         if result.exception and not isinstance(result.exception, SystemExit):
             raise result.exception
         return CliResult(result.exit_code, result.stdout, result.stderr)

@@ -31,6 +31,7 @@ import tempfile
 import threading
 import urllib.parse
 import urllib.request
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, Self
@@ -131,8 +132,9 @@ class TlsFiles:
         return ssl.create_default_context(cafile=str(self.ca_file))
 
 
-def make_tls_files(directory: Path) -> TlsFiles:
-    """A throwaway CA and a server certificate for 127.0.0.1 and localhost, via `openssl`."""
+def make_tls_files(directory: Path, names: Sequence[str] = ()) -> TlsFiles:
+    """A throwaway CA and a server certificate for 127.0.0.1, localhost and `names`, via
+    `openssl`."""
     openssl = find_binary("openssl")
     if openssl is None:
         raise ServerError("openssl is needed to make test certificates")
@@ -140,11 +142,12 @@ def make_tls_files(directory: Path) -> TlsFiles:
     ca_key, ca_cert = directory / "ca.key", directory / "ca.crt"
     key, csr, cert = directory / "server.key", directory / "server.csr", directory / "server.crt"
     ext = directory / "server.ext"
+    alt_names = [f"DNS:{name}" for name in names]
     ext.write_text(
         "basicConstraints = critical, CA:FALSE\n"
         "keyUsage = critical, digitalSignature\n"
         "extendedKeyUsage = serverAuth\n"
-        "subjectAltName = IP:127.0.0.1, DNS:localhost\n"
+        f"subjectAltName = {', '.join(['IP:127.0.0.1', 'DNS:localhost', *alt_names])}\n"
         "authorityKeyIdentifier = keyid\n"
         "subjectKeyIdentifier = hash\n"
     )
@@ -193,11 +196,14 @@ class DovecotServer:
         tls: bool = False,
         username: str = "kithkin",
         oauth2_url: str | None = None,
+        extra_config: str = "",
     ):
         """`oauth2_url`: also log in with XOAUTH2 and OAUTHBEARER tokens, which Dovecot's
-        oauth2 passdb checks at that RFC 7662 introspection endpoint (tests/oauthserver.py)."""
+        oauth2 passdb checks at that RFC 7662 introspection endpoint (tests/oauthserver.py).
+        `extra_config` is appended to dovecot.conf (plugins, say)."""
         self.host = LOOPBACK
         self.oauth2_url = oauth2_url
+        self.extra_config = extra_config
         self.port = 0
         self.tls_port: int | None = None
         self.all_mail = all_mail
@@ -498,7 +504,7 @@ service anvil {{
 }}
 service ipc {{
 {chroot}}}
-"""
+{self.extra_config}"""
         )
 
     def _spawn_and_wait(self) -> None:

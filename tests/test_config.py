@@ -180,7 +180,7 @@ def test_a_missing_explicit_config_file_is_an_error(tmp_path, run_cli) -> None:
 
 def test_init_writes_a_private_config_that_loads(tmp_path, run_cli) -> None:
     path = tmp_path / "cfg" / "config.toml"
-    result = run_cli("--config", str(path), "init", "--email", "Ann@Example.org")
+    result = run_cli("--config", str(path), "init", "--email", "Ann@Example.org", "--no-lookup")
     assert result.exit_code == 0, result.output
     assert stat.S_IMODE(path.stat().st_mode) == 0o600
     config = load_config(path)

@@ -157,7 +157,7 @@ def test_removing_the_last_address_is_refused(run_cli) -> None:
 def test_unknown_name_is_a_clear_error(run_cli) -> None:
     result = run_cli("contacts", "forget", "Nobody", "--yes")
     assert result.exit_code == 2
-    assert "no contact matches 'Nobody'" in result.stderr
+    assert "no contact 'Nobody' (see `kithkin contacts list`)" in result.stderr
 
 
 @pytest.mark.parametrize("sample", sorted(DATA.glob("*.vcf")) + sorted(DATA.glob("*.csv")))

@@ -82,12 +82,12 @@ def test_one_sided_is_broken_by_a_call(cli) -> None:
 
 
 def test_log_rejects_ambiguous_and_unknown_names_listing_candidates(cli) -> None:
-    ambiguous = cli("log", "ada")
+    ambiguous = cli("log", "ad")
     assert ambiguous.exit_code == 2
     assert "Ada Lovelace" in ambiguous.stderr and "Adam Smith" in ambiguous.stderr
     unknown = cli("log", "zed")
-    assert unknown.exit_code == 2 and "no contact matches 'zed'" in unknown.stderr
-    bad_date = cli("log", "Adam", "--date", "yesterday")
+    assert unknown.exit_code == 2 and "no contact 'zed'" in unknown.stderr
+    bad_date = cli("log", "Adam", "--date", "someday")
     assert bad_date.exit_code == 2 and "not a date" in bad_date.stderr
 
 

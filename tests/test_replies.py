@@ -182,7 +182,7 @@ def test_results_appear_at_the_top_of_the_next_summary(owner: Owner, tmp_path: P
     text = email.message_from_bytes(raw, policy=policy.default).get_body(("plain",)).get_content()
     top = " ".join(text.split("Fading")[0].split())
     assert "done: muted Bob" in top
-    assert "not understood: snooze Zed 3w (no contact matches 'Zed'" in top
+    assert "not understood: snooze Zed 3w (no contact 'Zed'" in top
     assert (
         "not understood: snooze Ad 3w ('Ad' matches several contacts: "
         "Ada Lovelace <ada@example.org>; Adam Smith <adam@example.org>;" in top

@@ -31,13 +31,19 @@ ALLOWED: dict[str, set[str]] = {
                         "daemon.errors", "parsers"},
     "daemon.sync": {"daemon.mail.records", "daemon.steering", "daemon.store", "daemon.core",
                     "daemon.errors", "parsers"},
+    "daemon.suggest": {"daemon.sync", "daemon.mail.records", "daemon.core", "daemon.errors",
+                       "parsers"},
     "daemon.summary": {"daemon.mail.delivery", "daemon.mail.credentials", "daemon.steering",
                        "daemon.store", "daemon.config", "daemon.core", "daemon.errors",
                        "parsers"},
     "daemon.app": {"daemon.store", "daemon.config", "daemon.core"},
+    "daemon.doctor": {"daemon.mail", "daemon.config", "daemon.store.schema",
+                      "daemon.store.connection", "daemon.sync.engine", "daemon.core",
+                      "daemon.errors", "parsers"},
     "daemon.service": {"daemon.app", "daemon.sync", "daemon.summary", "daemon.mail",
                        "daemon.steering", "daemon.store", "daemon.config", "daemon.core",
                        "daemon.errors", "parsers"},
+    "daemon.setup": {"daemon.config", "daemon.errors", "parsers"},
     "daemon.cli": {"daemon", "parsers"},
     "daemon": set(),  # the package itself: its version
     "daemon.__main__": {"daemon.cli"},
@@ -48,8 +54,16 @@ FORBIDDEN = {
     "daemon.core": {"sqlite3", "sqlite_utils", "imapclient", "imaplib", "socket", "jinja2",
                     "click", "smtplib"},
     "daemon.store": {"imapclient", "imaplib", "socket", "jinja2", "click", "smtplib"},
-    "daemon.sync": {"sqlite_utils", "imaplib", "socket", "jinja2", "click", "smtplib"},
+    "daemon.sync": {"sqlite_utils", "imaplib", "socket", "jinja2", "click", "smtplib", "dns"},
     "daemon.steering": {"imaplib", "socket", "jinja2", "click", "smtplib"},
+    # Only `kithkin init` looks anything up: the service, the sync and the mail code ask no
+    # DNS server and fetch no autoconfig file (nor can they import daemon.setup, above).
+    "daemon.service": {"dns", "http", "urllib"},
+    "daemon.mail": {"dns", "http", "urllib"},
+    # the doctor's network steps are mail/probes.py's: mail/ opens every connection
+    "daemon.doctor": {"imaplib", "socket", "ssl", "smtplib", "sqlite3", "jinja2", "click"},
+    "daemon.suggest": {"sqlite3", "sqlite_utils", "imaplib", "socket", "jinja2", "click",
+                       "smtplib"},
 }  # fmt: skip
 
 
@@ -144,9 +158,29 @@ def test_the_sync_engine_loads_neither_the_summary_nor_jinja2() -> None:
     assert result.stdout.strip() == "[]"
 
 
+def test_the_service_and_the_sync_load_no_lookup_code() -> None:
+    """`kithkin run` and `kithkin sync` (their CLI modules, the service, the engine) load
+    neither the autoconfig package nor dnspython, even indirectly: lookups are init's."""
+    code = (
+        "import sys, kithkin.daemon.cli.service, kithkin.daemon.cli.sync, "
+        "kithkin.daemon.service.loop, kithkin.daemon.sync.engine;"
+        "print(sorted(m for m in sys.modules if m.split('.')[0] == 'dns' or "
+        "m.startswith('kithkin.daemon.setup') or m == 'kithkin.parsers.mailconfig'))"
+    )
+    result = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True,
+                            check=True)  # fmt: skip
+    assert result.stdout.strip() == "[]"
+    probe = "import sys, kithkin.daemon.cli.setup; print('kithkin.daemon.setup' in sys.modules)"
+    init = subprocess.run([sys.executable, "-c", probe], capture_output=True, text=True,
+                          check=True)  # fmt: skip
+    assert init.stdout.strip() == "True"  # the probe sees the package where it is loaded
+
+
 def test_the_walls_test_can_fail() -> None:
     """A made-up crossing is caught (the rules are not vacuous)."""
     assert not allowed("daemon.core", "kithkin.daemon.store.contacts")
     assert not allowed("daemon.sync", "kithkin.daemon.mail.session")
     assert not allowed("parsers", "kithkin.daemon.errors")
     assert allowed("daemon.sync", "kithkin.daemon.mail.records")
+    assert not allowed("daemon.service", "kithkin.daemon.setup.discover")
+    assert not allowed("daemon.sync", "kithkin.daemon.setup.network")

@@ -1,6 +1,7 @@
 """`kithkin`: the command line. Each command parses, calls one function, and prints.
 
-    setup.py, contacts.py, sync.py, people.py, report.py, service.py   the command groups
+    setup.py, contacts.py, sync.py, people.py, report.py, service.py, suggest.py
+                                       the command groups
     output.py, progress.py, files.py   what is printed and written, made safe
 
 Every failure a user can fix arrives here as a `KithkinError` and leaves as one line on
@@ -21,7 +22,7 @@ from typing import Any, ClassVar
 import click
 
 from kithkin.daemon import __version__
-from kithkin.daemon.app import App
+from kithkin.daemon.app import App, utc_now
 from kithkin.daemon.errors import KithkinError, StoreError, frames, unexpected
 from kithkin.daemon.store import database_failure
 from kithkin.parsers.text import clean_line, printable
@@ -35,7 +36,7 @@ COMMANDS = {
     "init": "setup", "credentials": "setup", "contacts": "contacts", "sync": "sync",
     "interactions": "sync", "log": "people", "unlog": "people", "note": "people",
     "show": "people", "report": "report", "summary": "report", "run": "service",
-    "status": "service",
+    "status": "service", "doctor": "doctor", "suggest": "suggest",
 }  # fmt: skip
 
 
@@ -141,7 +142,9 @@ def cli(ctx: click.Context, config_path: Path | None, verbose: int) -> None:
       kithkin report                    who is fading, who waits for a reply
     """
     setup_logging(verbose)
-    ctx.obj = App(config_path=config_path)
+    # A caller may hand in the clock as the context object (tests: `invoke(..., obj=clock)`).
+    clock = ctx.obj if callable(ctx.obj) else utc_now
+    ctx.obj = App(config_path=config_path, clock=clock)
 
 
 def main() -> None:

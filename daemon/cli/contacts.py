@@ -15,6 +15,15 @@ from kithkin.daemon.core.records import Contact
 from kithkin.daemon.errors import UsageError
 from kithkin.parsers.text import clean_line
 
+EVERY_HELP = (
+    "How often you want to be in touch: 30d, 3w, 2mo (30 days), 1y; days, weeks, months or "
+    "years (`5m` is refused: write 5mo)."
+)
+DUPLICATE_HELP = (
+    "Allow a name another contact has (case and accents aside); commands then tell them apart "
+    "by address."
+)
+
 
 @click.group()
 def contacts() -> None:
@@ -35,10 +44,11 @@ def _every(value: str | None) -> int | None:
     metavar="ADDRESS",
     help="An address of theirs; repeat for several.",
 )
-@click.option("--every", metavar="DURATION", help="How often you want to be in touch: 30d, 3w, 6m.")
+@click.option("--every", metavar="DURATION", help=EVERY_HELP)
 @click.option("--tag", "tags", multiple=True, metavar="TAG", help="A tag; repeat for several.")
 @click.option("--birthday", metavar="DATE", help="YYYY-MM-DD, or --MM-DD when the year is unknown.")
 @click.option("--nickname", metavar="NAME", help="What you call them; commands find them by it.")
+@click.option("--allow-duplicate", is_flag=True, help=DUPLICATE_HELP)
 @pass_app
 def add(
     app: App,
@@ -48,8 +58,12 @@ def add(
     tags: tuple[str, ...],
     birthday: str | None,
     nickname: str | None,
+    allow_duplicate: bool,
 ) -> None:
     """Add a person. Their past mail is logged on the next `kithkin sync`.
+
+    A name another contact has already (`Jose Garcia` beside `José García`) is refused
+    unless --allow-duplicate.
 
     \b
     Example:
@@ -63,6 +77,7 @@ def add(
         tags=tags,
         birthday=parse_birthday(birthday) if birthday else None,
         nickname=nickname,
+        allow_duplicate=allow_duplicate,
         now=app.clock(),
     )
     click.echo(f"Added {contact.name} <{', '.join(contact.emails)}>")
@@ -70,13 +85,20 @@ def add(
 
 @contacts.command("import")
 @click.argument("file", type=click.Path(exists=True, dir_okay=False, path_type=Path))
+@click.option(
+    "--allow-duplicate",
+    is_flag=True,
+    help="Add an entry whose addresses are new even when a contact has its name.",
+)
 @pass_app
-def import_(app: App, file: Path) -> None:
+def import_(app: App, file: Path, allow_duplicate: bool) -> None:
     """Import a vCard (.vcf, 2.1/3.0/4.0) or CSV file (Google Contacts or any CSV with
     name and email columns).
 
     People are matched by email address: importing the same file again changes nothing, and
-    nothing you edited in Kithkin is overwritten. Entries that cannot be read are listed with
+    nothing you edited in Kithkin is overwritten. An entry whose addresses are all new but
+    whose name a contact has (case and accents aside) is not added: it is listed, and
+    --allow-duplicate adds it as another person. Entries that cannot be read are listed with
     their line numbers; the rest is imported. Exit status 1 if any entry failed.
     """
     shown = clean_line(str(file))  # a file name can hold anything too
@@ -84,7 +106,7 @@ def import_(app: App, file: Path) -> None:
         data = file.read_bytes()
     except OSError as exc:
         raise UsageError(f"{shown}: cannot read: {exc.strerror}") from None
-    report = book.import_contacts(app.store, data, now=app.clock())
+    report = book.import_contacts(app.store, data, allow_duplicate=allow_duplicate, now=app.clock())
     for problem in report.problems:
         click.echo(f"{shown}:{problem.line}: {clean_line(problem.message)}", err=True)
     click.echo(
@@ -136,10 +158,10 @@ def describe(contact: Contact) -> str:
 
 @contacts.command("edit")
 @click.argument("name")
-@click.option("--name", "new_name", help="Rename.")
+@click.option("--name", "new_name", help="Rename (to a name another has: --allow-duplicate).")
 @click.option("--add-email", "add_emails", multiple=True, metavar="ADDRESS")
 @click.option("--remove-email", "remove_emails", multiple=True, metavar="ADDRESS")
-@click.option("--every", metavar="DURATION", help="Set the cadence: 30d, 3w.")
+@click.option("--every", metavar="DURATION", help="Set the cadence: 30d, 3w, 2mo, 1y.")
 @click.option("--no-every", is_flag=True, help="Forget the cadence; learn it from history.")
 @click.option("--tag", "tags", multiple=True, metavar="TAG", help="Add a tag.")
 @click.option("--untag", "untags", multiple=True, metavar="TAG", help="Remove a tag.")
@@ -154,6 +176,7 @@ def describe(contact: Contact) -> str:
     "it only (default: [analysis] birthday_days).",
 )
 @click.option("--no-remind", is_flag=True, help="Back to [analysis] birthday_days.")
+@click.option("--allow-duplicate", is_flag=True, help=DUPLICATE_HELP)
 @pass_app
 def edit(
     app: App,
@@ -171,8 +194,11 @@ def edit(
     no_nickname: bool,
     remind: str | None,
     no_remind: bool,
+    allow_duplicate: bool,
 ) -> None:
-    """Change a contact. NAME is a name, an unambiguous prefix, or one of their addresses.
+    """Change a contact. NAME is a name (case and accents aside), a nickname, a first name,
+    an unambiguous start of a name, or one of their addresses (which tells two people of the
+    same name apart).
 
     \b
     Example:
@@ -184,6 +210,9 @@ def edit(
     if nickname and no_nickname:
         raise UsageError("give a value or its --no- option, not both")
     contact = book.resolve_contact(app.store, name)
+    renamed = book.clean_name(new_name) if new_name is not None else None
+    if renamed is not None and not allow_duplicate:
+        book.refuse_duplicate(app.store, renamed, contact.id)
     # An older version may have stored an address uncleaned; it can still be removed.
     stored = {clean_line(address): address for address in contact.emails}
     removed = [stored.get(address, address) for address in book.normalise_emails(remove_emails)]
@@ -193,7 +222,7 @@ def edit(
     with app.store.atomic():
         app.store.contacts.update(
             contact.id,
-            name=book.clean_name(new_name) if new_name is not None else None,
+            name=renamed,
             add_emails=book.normalise_emails(add_emails),
             remove_emails=removed,
             every_days=None if no_every else _every(every) if every else False,

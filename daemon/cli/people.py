@@ -13,29 +13,47 @@ from kithkin.daemon.cli.output import pass_app, print_json, sanitised
 from kithkin.daemon.core.analysis import WINDOW_DAYS, cadence_for
 from kithkin.daemon.core.dates import day_number, parse_date
 from kithkin.daemon.core.records import Contact
+from kithkin.daemon.core.when import parse_day
 from kithkin.daemon.core.wording import ago
 from kithkin.daemon.errors import UsageError
 from kithkin.parsers.text import clean_line
 
 KINDS = ("call", "meeting", "message", "other")
+DATE_HELP = (
+    "When: YYYY-MM-DD, today, yesterday, -3d, -2w, or a weekday (the latest one up to today; "
+    "`monday` on a Monday is today). Default: today."
+)
+FUTURE_HELP = "Allow a --date after today."
+
+
+def _day(app: App, when: str | None, future: bool) -> date:
+    """The day of `--date`, counted from the owner's today (the app's clock, their zone)."""
+    if when is None:
+        return app.today()
+    return parse_day(when, app.today(), future=future, future_hint="add --future to use it")
 
 
 @click.command("log")
 @click.argument("name")
 @click.option("--kind", type=click.Choice(KINDS), default="call", show_default=True)
-@click.option("--date", "when", metavar="DATE", help="YYYY-MM-DD (default: today).")
+@click.option("--date", "when", metavar="DATE", help=DATE_HELP)
+@click.option("--future", is_flag=True, help=FUTURE_HELP)
 @click.option("--note", help="A few words about it.")
 @pass_app
-def log_(app: App, name: str, kind: str, when: str | None, note: str | None) -> None:
+def log_(app: App, name: str, kind: str, when: str | None, future: bool, note: str | None) -> None:
     """Log a call, meeting or other contact by hand. It counts exactly like an email:
     for the cadence, for fading, and as an answer to a message waiting for your reply.
+
+    NAME is a name (case and accents aside: `jose` is José), a nickname, a first name, the
+    start of a name, or one of their addresses.
 
     \b
     Example:
       kithkin log ada --kind meeting --date 2026-11-20 --note "coffee at the museum"
+      kithkin log jose --date yesterday
     """
     contact = book.resolve_contact(app.store, name)
-    day = parse_date(when) if when else app.today()
+    day = _day(app, when, future)
     book.log_manual(app.store, contact, kind, day, note=clean_line(note) if note else None)
     click.echo(f"Logged a {kind} with {sanitised(contact.name)} on {day.isoformat()}.")
 
@@ -65,16 +83,17 @@ def unlog(app: App, interaction_id: int) -> None:
 @click.command()
 @click.argument("name")
 @click.argument("text", nargs=-1, required=True)
-@click.option("--date", "when", metavar="DATE", help="YYYY-MM-DD (default: today).")
+@click.option("--date", "when", metavar="DATE", help=DATE_HELP)
+@click.option("--future", is_flag=True, help=FUTURE_HELP)
 @pass_app
-def note(app: App, name: str, text: tuple[str, ...], when: str | None) -> None:
+def note(app: App, name: str, text: tuple[str, ...], when: str | None, future: bool) -> None:
     """Add a dated note about someone ("new job at the museum"). The newest note appears
     next to their name in the summary, so you remember what to write about."""
     contact = book.resolve_contact(app.store, name)
     words = clean_line(" ".join(text))
     if not words:
         raise UsageError("the note is empty")
-    day = parse_date(when) if when else app.today()
+    day = _day(app, when, future)
     with app.store.atomic():
         app.store.notes.add(contact.id, words, day, app.clock())
     click.echo(f"Noted for {sanitised(contact.name)} ({day.isoformat()}): {words}")

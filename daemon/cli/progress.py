@@ -17,9 +17,10 @@ if TYPE_CHECKING:
 class TerminalProgress:
     """A progress bar per folder, with counts, for a person watching a terminal."""
 
-    def __init__(self) -> None:
+    def __init__(self, counted: str = "logged") -> None:
         self.bar: ProgressBar[int] | None = None
         self.logged = 0
+        self.counted = counted  # what the second count is: "logged", "counted"
 
     def folder(self, name: str, total: int) -> None:
         self.close()
@@ -29,7 +30,7 @@ class TerminalProgress:
             label=f"{clean_line(name):<16}",
             file=sys.stderr,
             show_pos=True,
-            item_show_func=lambda _: f"{self.logged} logged",
+            item_show_func=lambda _: f"{self.logged} {self.counted}",
         )
         self.bar.__enter__()
 
@@ -47,21 +48,23 @@ class TerminalProgress:
 class LineProgress:
     """Plain lines, about one per tenth of a folder, for logs and pipes."""
 
-    def __init__(self) -> None:
+    def __init__(self, counted: str = "logged") -> None:
         self.name, self.total, self.done, self.logged, self.next_report = "", 0, 0, 0, 0
+        self.counted = counted
 
     def folder(self, name: str, total: int) -> None:
         self.name, self.total, self.done, self.logged = clean_line(name), total, 0, 0
         self.next_report = max(total // 10, 1)
         if total:
-            click.echo(f"{name}: {total} message(s) to read", err=True)
+            click.echo(f"{self.name}: {total} message(s) to read", err=True)
 
     def advance(self, messages: int, logged: int) -> None:
         self.done += messages
         self.logged += logged
         if self.done >= self.next_report or self.done >= self.total:
             click.echo(
-                f"{self.name}: {self.done}/{self.total} read, {self.logged} logged", err=True
+                f"{self.name}: {self.done}/{self.total} read, {self.logged} {self.counted}",
+                err=True,
             )
             self.next_report = self.done + max(self.total // 10, 1)
 

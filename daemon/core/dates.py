@@ -13,26 +13,62 @@ from kithkin.parsers.contacts import normalise_birthday
 _DURATION = re.compile(r"^\s*(\d{1,9})\s*([smhdwy]?)\s*$")
 MAX_DURATION = timedelta(days=100 * 365)
 EPOCH = date(1970, 1, 1)
+_SHOWN = 40  # characters of a bad value quoted back
+
+
+def shown(text: str) -> str:
+    """A value as quoted back in an error: cut short, in quotes."""
+    text = str(text)
+    return repr(text if len(text) <= _SHOWN else text[: _SHOWN - 1] + "…")
+
+
 _SECONDS = {"s": 1, "m": 60, "h": 3600, "d": 86400, "w": 7 * 86400, "y": 365 * 86400}
 
 
 def parse_duration(text: str, *, default_unit: str = "d") -> timedelta:
-    """`30d`, `3w`, `5m`, `90s`, `1y`; a bare number uses `default_unit`."""
+    """An interval such as `poll_interval`: `90s`, `5m` (minutes), `1h`, `30d`, `3w`, `1y`;
+    a bare number uses `default_unit`. Cadences and lead times are `parse_days`."""
     match = _DURATION.match(str(text).lower())
     if not match:
-        raise UsageError(f"not a duration: {text!r} (use e.g. 30d, 3w, 5m)")
+        raise UsageError(f"not a duration: {shown(text)} (use e.g. 90s, 5m, 1h)")
     number, unit = int(match.group(1)), match.group(2) or default_unit
     if number <= 0:
-        raise UsageError(f"duration must be positive: {text!r}")
+        raise UsageError(f"duration must be positive: {shown(text)}")
     duration = timedelta(seconds=number * _SECONDS[unit])
     if duration > MAX_DURATION:
-        raise UsageError(f"duration too long: {text!r} (at most 100 years)")
+        raise UsageError(f"duration too long: {shown(text)} (at most 100 years)")
     return duration
 
 
+# A cadence, a lead time or a snooze counts in days: these units only (a month is 30 days).
+_DAYS_TEXT = re.compile(r"^\s*(\d{1,9})\s*([a-z]*)\s*$")
+_DAY_UNITS = {"": 1, "d": 1, "day": 1, "days": 1, "w": 7, "week": 7, "weeks": 7,
+              "mo": 30, "month": 30, "months": 30, "y": 365, "year": 365, "years": 365}  # fmt: skip
+_SHORTER_UNITS = {"s", "sec", "secs", "second", "seconds", "min", "mins", "minute", "minutes",
+                  "h", "hr", "hrs", "hour", "hours"}  # fmt: skip
+DAYS_EXAMPLES = "30d, 3w, 2mo, 1y"
+
+
 def parse_days(text: str) -> int:
-    """A cadence such as `30d` or `3w`, as whole days (at least 1)."""
-    return max(1, round(parse_duration(text).total_seconds() / 86400))
+    """A cadence, a lead time or a snooze: `30d`, `3w`, `2mo` (30 days each), `1y` (365),
+    or a bare number of days; whole days, at least 1. `5m` is refused with "months? use
+    5mo" (m is minutes elsewhere), and seconds, minutes and hours are too short."""
+    match = _DAYS_TEXT.match(str(text).lower())
+    if not match:
+        raise UsageError(f"not a duration: {shown(text)} (use e.g. {DAYS_EXAMPLES})")
+    number, unit = int(match.group(1)), match.group(2)
+    if unit == "m":
+        raise UsageError(f"not a duration in days: {shown(text)} — months? use {number}mo")
+    if unit in _SHORTER_UNITS:
+        raise UsageError(f"too short: {shown(text)} (this counts in days or more: {DAYS_EXAMPLES})")
+    if unit not in _DAY_UNITS:
+        raise UsageError(f"not a duration: {shown(text)} (use e.g. {DAYS_EXAMPLES})")
+    if number <= 0:
+        raise UsageError(f"duration must be positive: {shown(text)}")
+    days = number * _DAY_UNITS[unit]
+    if days > MAX_DURATION.days:
+        raise UsageError(f"duration too long: {shown(text)} (at most 100 years)")
+    return days
 
 
 MAX_LEAD_DAYS = 366
@@ -45,7 +81,7 @@ def parse_lead(text: str) -> int:
         return 0
     days = parse_days(text)
     if days > MAX_LEAD_DAYS:
-        raise UsageError(f"too long before: {text!r} (at most a year)")
+        raise UsageError(f"too long before: {shown(text)} (at most a year)")
     return days
 
 
@@ -54,9 +90,9 @@ def parse_date(text: str) -> date:
     try:
         day = date.fromisoformat(text.strip())
     except ValueError:
-        raise UsageError(f"not a date: {text!r} (use YYYY-MM-DD)") from None
+        raise UsageError(f"not a date: {shown(text)} (use YYYY-MM-DD)") from None
     if day.year < 1970:
-        raise UsageError(f"not a date Kithkin can use: {text!r} (1970 or later)")
+        raise UsageError(f"not a date Kithkin can use: {shown(text)} (1970 or later)")
     return day
 
 
@@ -95,7 +131,7 @@ def parse_birthday(text: str) -> str:
     """Validate and normalise a birthday to `YYYY-MM-DD` or `--MM-DD` (year unknown)."""
     birthday = normalise_birthday(text)
     if birthday is None:
-        raise UsageError(f"not a birthday: {text!r} (use YYYY-MM-DD or --MM-DD)")
+        raise UsageError(f"not a birthday: {shown(text)} (use YYYY-MM-DD or --MM-DD)")
     return birthday
 
 

@@ -10,6 +10,7 @@ import os
 import subprocess
 import threading
 from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from kithkin.daemon.config import ServerConfig
@@ -25,8 +26,21 @@ def keyring_user(server: ServerConfig) -> str:
     return f"{server.kind}:{server.username}@{server.host}"
 
 
+@dataclass(frozen=True)
+class FoundSecret:
+    """A secret and the source it came from, said without the secret (`kithkin doctor`)."""
+
+    value: str = field(repr=False)
+    source: str  # "$CREDENTIALS_DIRECTORY/imap-password", "password_command (pass)", ...
+
+
 def get_secret(server: ServerConfig, env: Mapping[str, str] | None = None) -> str:
     """The password (or OAuth2 token) for `server`; one clear line if no source has it."""
+    return find_secret(server, env).value
+
+
+def find_secret(server: ServerConfig, env: Mapping[str, str] | None = None) -> FoundSecret:
+    """`get_secret`, with where the secret was found."""
     env = os.environ if env is None else env
     tried = []
     directory = env.get("CREDENTIALS_DIRECTORY")
@@ -34,16 +48,18 @@ def get_secret(server: ServerConfig, env: Mapping[str, str] | None = None) -> st
     if directory:
         secret = _from_credentials_directory(Path(directory) / name)
         if secret is not None:
-            return secret
+            return FoundSecret(secret, f"$CREDENTIALS_DIRECTORY/{name}")
         tried.append(f"$CREDENTIALS_DIRECTORY/{name} (absent)")
     else:
         tried.append("$CREDENTIALS_DIRECTORY (not set)")
     if server.password_command:
-        return _from_command(server, server.password_command)
+        # The program only: its arguments could be anything, even the password itself.
+        source = f"password_command ({server.password_command[0]})"
+        return FoundSecret(_from_command(server, server.password_command), source)
     tried.append("password_command (not configured)")
     secret, note = _from_keyring(server)
     if secret is not None:
-        return secret
+        return FoundSecret(secret, f"the keyring ({KEYRING_SERVICE}, {keyring_user(server)})")
     tried.append(f"keyring ({note})")
     raise CredentialError(
         f"no {server.kind} password for {server.username}@{server.host}; tried "

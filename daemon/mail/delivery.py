@@ -69,7 +69,18 @@ def send_smtp(
 def _submit(
     message: EmailMessage, recipient: str, server: ServerConfig, secret: str | None
 ) -> None:
-    where = f"{server.host}:{server.port}"
+    with open_smtp(server) as client:
+        if secret is not None:
+            log_in(client, server, secret)
+        refused = client.send_message(message, to_addrs=[recipient])
+        if refused:
+            where = f"{server.host}:{server.port}"
+            raise DeliveryError(f"{where}: recipient refused: {recipient}")
+
+
+def open_smtp(server: ServerConfig) -> smtplib.SMTP:
+    """An SMTP connection after EHLO, over TLS unless `security = "none"` (loopback only);
+    the caller closes it (`with`). Also what `kithkin doctor` checks, without sending."""
     if server.security == "tls":
         client: smtplib.SMTP = smtplib.SMTP_SSL(
             server.host,
@@ -79,21 +90,22 @@ def _submit(
         )
     else:
         client = smtplib.SMTP(server.host, server.port, timeout=server.timeout)
-    with client:
+    try:
         client.ehlo()
         if server.security == "starttls":
             if not client.has_extn("starttls"):
+                where = f"{server.host}:{server.port}"
                 raise DeliveryError(f"{where}: server does not offer STARTTLS; not sending")
             client.starttls(context=tls_context(server.ca_file))
             client.ehlo()
-        if secret is not None:
-            _log_in(client, server, secret)
-        refused = client.send_message(message, to_addrs=[recipient])
-        if refused:
-            raise DeliveryError(f"{where}: recipient refused: {recipient}")
+    except BaseException:
+        client.close()
+        raise
+    return client
 
 
-def _log_in(client: smtplib.SMTP, server: ServerConfig, secret: str) -> None:
+def log_in(client: smtplib.SMTP, server: ServerConfig, secret: str) -> None:
+    """AUTH with `secret`: PLAIN (or the best both sides know), XOAUTH2, UTF-8 where needed."""
     if server.auth == "xoauth2":
         mechanism, response = "XOAUTH2", f"user={server.username}\x01auth=Bearer {secret}\x01\x01"
     elif server.auth == "oauthbearer":  # RFC 7628 section 3.1, with RFC 5801's GS2 header

@@ -5,17 +5,18 @@ the rest of the reply or the batch."""
 from __future__ import annotations
 
 import re
+from collections.abc import Iterable
 from dataclasses import dataclass, field
-from datetime import date, datetime
+from datetime import date, datetime, timedelta
 from typing import Any
 
 from kithkin.daemon import book
-from kithkin.daemon.core.dates import add_days, parse_date, parse_days, parse_duration
+from kithkin.daemon.core.dates import add_days, parse_date, parse_days
 from kithkin.daemon.core.records import Contact
+from kithkin.daemon.core.when import is_day, parse_day
 from kithkin.daemon.errors import KithkinError, UsageError
 from kithkin.daemon.steering.journal import RECORD_FORMAT
 from kithkin.daemon.store import Store
-from kithkin.parsers.addresses import normalise_address
 from kithkin.parsers.replies import VERBS, Command, parse_command
 
 
@@ -28,72 +29,65 @@ class ReplyOutcome:
         return {"format": RECORD_FORMAT, "done": self.done, "not_understood": self.not_understood}
 
 
-class AmbiguousName(UsageError):
-    def __init__(self, query: str, candidates: list[Contact]) -> None:
-        super().__init__(f"{query!r} matches several contacts")
-        self.query = query
-        self.ids = [contact.id for contact in candidates]
-
-
 def apply_commands(store: Store, lines: list[str], *, day: date, now: datetime) -> ReplyOutcome:
+    """Apply each line; names are found as on the command line (book.ContactFinder), with
+    one index of names for the whole reply."""
     outcome = ReplyOutcome()
+    finder = book.ContactFinder(store)
     for line in lines:
         command = parse_command(line)
         if command is None:
             reason = "not a command (" + ", ".join(VERBS) + ")"
-            outcome.not_understood.append(_not_understood(store, line, reason))
+            outcome.not_understood.append(_not_understood(finder, line, {"reason": reason}))
             continue
         try:
-            outcome.done.append(_apply(store, command, day, now))
-        except AmbiguousName as exc:
-            outcome.not_understood.append(_not_understood(store, line, None, exc))
+            outcome.done.append(_apply(finder, command, day, now))
+        except book.AmbiguousName as exc:
+            ids = [contact.id for contact in exc.candidates]
+            found = {"ambiguous": exc.query, "candidates": ids}
+            outcome.not_understood.append(_not_understood(finder, line, found, ids))
+        except book.UnknownName as exc:
+            ids = [contact.id for contact in exc.suggestions]
+            found = {"unknown": exc.query, "suggestions": ids}
+            outcome.not_understood.append(_not_understood(finder, line, found, ids))
         except KithkinError as exc:
-            outcome.not_understood.append(_not_understood(store, line, str(exc)))
+            outcome.not_understood.append(_not_understood(finder, line, {"reason": str(exc)}))
         except (ValueError, OverflowError) as exc:  # one line of input never poisons a batch
-            outcome.not_understood.append(_not_understood(store, line, f"cannot be applied: {exc}"))
+            found = {"reason": f"cannot be applied: {exc}"}
+            outcome.not_understood.append(_not_understood(finder, line, found))
     return outcome
 
 
 def _not_understood(
-    store: Store, line: str, reason: str | None, ambiguous: AmbiguousName | None = None
+    finder: book.ContactFinder, line: str, why: dict[str, Any], ids: Iterable[int] = ()
 ) -> dict[str, Any]:
-    ids = mentioned(store, line)
-    if ambiguous is None:
-        return {"line": line, "reason": reason, "contact_ids": sorted(ids)}
-    return {
-        "line": line,
-        "ambiguous": ambiguous.query,
-        "candidates": ambiguous.ids,
-        "contact_ids": sorted(ids | set(ambiguous.ids)),
-    }
+    """The record of a line not applied: why (a reason, or the query of an ambiguous or an
+    unknown name with the ids of the candidates or suggestions), and the ids of every contact
+    it could be about, those included."""
+    return {"line": line, **why, "contact_ids": sorted(mentioned(finder, line) | set(ids))}
 
 
-def mentioned(store: Store, line: str) -> set[int]:
+def mentioned(finder: book.ContactFinder, line: str) -> set[int]:
     """Every contact a line could be about: one of their addresses is in it, or a word of it
-    begins their name or a word of their name (what a name prefix resolves by). More rather
-    than fewer: forgetting any of them drops the line."""
+    begins their name, their nickname or a word of either (case and accents aside; what a
+    name resolves by). More rather than fewer: forgetting any of them drops the line."""
     words = line.split()
     if words and words[0].lower().rstrip(":") in VERBS:
         words = words[1:]
-    owners = store.contacts.address_book()
-    names = [(contact.id, contact.name.casefold()) for contact in store.contacts.all()]
     found: set[int] = set()
     for raw in words:
         word = raw.strip("\"'<>()[]{},;:.!?")
-        address = normalise_address(word) if "@" in word else None
-        if address in owners:
-            found.add(owners[address])
-        folded = word.casefold()
-        if folded:
-            found.update(
-                contact_id
-                for contact_id, name in names
-                if name.startswith(folded) or any(part.startswith(folded) for part in name.split())
-            )
+        owner = finder.owner_of(word)
+        if owner is not None:
+            found.add(owner)
+        found |= finder.index.mentioned(word)
     return found
 
 
-def _apply(store: Store, command: Command, day: date, now: datetime) -> dict[str, Any]:
+def _apply(
+    finder: book.ContactFinder, command: Command, day: date, now: datetime
+) -> dict[str, Any]:
+    store = finder.store
     words = list(command.words)
     if not words:
         raise UsageError(f"{command.verb} needs a name")
@@ -102,15 +96,14 @@ def _apply(store: Store, command: Command, day: date, now: datetime) -> dict[str
             until = parse_date(words[-1])
             name = words[:-2]
         else:
-            until = add_days(
-                day, parse_duration(_last(words, "a duration like 3w or 'until DATE'"))
-            )
+            days = parse_days(_last(words, "a duration like 3w or 'until DATE'"))
+            until = add_days(day, timedelta(days=days))
             name = words[:-1]
-        contact = _resolve(store, name)
+        contact = _resolve(finder, name)
         store.contacts.set_attention(contact.id, snoozed_until=until.isoformat())
         return {"action": "snooze", "contact_id": contact.id, "until": until.isoformat()}
     if command.verb in ("mute", "unmute"):
-        contact = _resolve(store, words)
+        contact = _resolve(finder, words)
         muted = command.verb == "mute"
         store.contacts.set_attention(
             contact.id, muted=muted, snoozed_until=False if muted else None
@@ -118,18 +111,19 @@ def _apply(store: Store, command: Command, day: date, now: datetime) -> dict[str
         return {"action": command.verb, "contact_id": contact.id}
     if command.verb == "every":
         days = parse_days(_last(words, "a cadence like 14d or 3w"))
-        contact = _resolve(store, words[:-1])
+        contact = _resolve(finder, words[:-1])
         store.contacts.update(contact.id, every_days=days, now=now)
         return {"action": "every", "contact_id": contact.id, "days": days}
     if command.verb in ("called", "met"):
         when, name = day, words
-        if len(words) > 1 and re.fullmatch(r"\d{4}-\d{2}-\d{2}", words[-1]):
-            when, name = parse_date(words[-1]), words[:-1]
-        contact = _resolve(store, name)
+        if len(words) > 1 and is_day(words[-1]) and not finder.index.exact(" ".join(words)):
+            hint = "a reply logs only what has happened"
+            when, name = parse_day(words[-1], day, future_hint=hint), words[:-1]
+        contact = _resolve(finder, name)
         kind = "call" if command.verb == "called" else "meeting"
         book.log_manual(store, contact, kind, when, note=None)
         return {"action": kind, "contact_id": contact.id, "date": when.isoformat()}
-    contact, text = _split_note(store, words)
+    contact, text = _split_note(finder, words)
     note_id = store.notes.add(contact.id, text, day, now)
     return {"action": "note", "contact_id": contact.id, "note_id": note_id}
 
@@ -140,35 +134,27 @@ def _last(words: list[str], what: str) -> str:
     return words[-1]
 
 
-def _resolve(store: Store, words: list[str]) -> Contact:
+def _resolve(finder: book.ContactFinder, words: list[str]) -> Contact:
     if not words:
         raise UsageError("needs a name")
-    return _resolve_query(store, " ".join(words).strip('"'))
+    return finder.resolve(" ".join(words).strip('"'))
 
 
-def _resolve_query(store: Store, query: str) -> Contact:
-    """`resolve_contact`, with an ambiguous name raised as AmbiguousName (which contacts)."""
-    try:
-        return book.resolve_contact(store, query)
-    except UsageError:
-        candidates = book.name_matches(store.contacts.all(), query)
-        if len(candidates) > 1:
-            raise AmbiguousName(query, candidates) from None
-        raise
-
-
-def _split_note(store: Store, words: list[str]) -> tuple[Contact, str]:
+def _split_note(finder: book.ContactFinder, words: list[str]) -> tuple[Contact, str]:
     """`note Ada Lovelace new job` -> (Ada Lovelace, "new job"): the longest leading words
-    that are exactly a contact's name, else a quoted name, else one word naming one contact."""
+    that are exactly a contact's name (or nickname), else a quoted name, else one word naming
+    one contact. Leading words that are the name of several are ambiguous."""
     text = " ".join(words)
     quoted = re.match(r'^"([^"]+)"\s+(.+)$', text)
     if quoted:
-        return _resolve_query(store, quoted.group(1)), quoted.group(2).strip()
-    names = {contact.name.casefold(): contact for contact in store.contacts.all()}
+        return finder.resolve(quoted.group(1)), quoted.group(2).strip()
     for length in range(len(words) - 1, 0, -1):
-        contact = names.get(" ".join(words[:length]).casefold())
-        if contact is not None:
-            return contact, " ".join(words[length:])
+        lead = " ".join(words[:length])
+        found = finder.index.exact(lead)
+        if len(found) > 1:
+            raise book.AmbiguousName(lead, found)
+        if found:
+            return finder.store.contacts.get(found[0].id), " ".join(words[length:])
     if len(words) < 2:
         raise UsageError("note needs a name and some text")
-    return _resolve_query(store, words[0]), " ".join(words[1:])
+    return finder.resolve(words[0]), " ".join(words[1:])

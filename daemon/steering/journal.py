@@ -4,13 +4,15 @@
 "days": 14}, {"action": "call" | "meeting", ..., "date": "2026-11-20"}, {"action": "note",
 ..., "note_id": 12}. A line not understood keeps its text and the ids of every contact it
 could be about: {"line", "reason", "contact_ids"}, or for an ambiguous name {"line",
-"ambiguous": "Ad", "candidates": [1, 2], "contact_ids"}. Names are put in only when shown,
+"ambiguous": "Ad", "candidates": [1, 2], "contact_ids"}, or for a name that finds nobody
+{"line", "unknown": "Lina", "suggestions": [4], "contact_ids"}. Names are put in only when shown,
 so `contacts forget` can drop all of it by id (store/replies.py)."""
 
 from __future__ import annotations
 
 from typing import Any
 
+from kithkin.daemon import book
 from kithkin.daemon.core.records import Contact
 from kithkin.daemon.store import Store
 from kithkin.daemon.store.replies import FORGOTTEN
@@ -60,12 +62,10 @@ def _describe(store: Store, item: dict[str, Any], contacts: dict[int, Contact]) 
 
 
 def _reason(item: dict[str, Any], contacts: dict[int, Contact]) -> str:
-    if "ambiguous" not in item:
-        return str(item.get("reason") or "")
-    named = [contacts[i] for i in item.get("candidates", []) if i in contacts]
-    listed = "; ".join(f"{c.name} <{c.emails[0]}>" for c in named[:10])
-    more = f" and {len(named) - 10} more" if len(named) > 10 else ""
-    return (
-        f"{item['ambiguous']!r} matches several contacts: {listed}{more}; "
-        "use the full name or an address"
-    )
+    if "ambiguous" in item:
+        named = [contacts[i] for i in item.get("candidates", []) if i in contacts]
+        return book.ambiguous_message(str(item["ambiguous"]), named)
+    if "unknown" in item:
+        named = [contacts[i] for i in item.get("suggestions", []) if i in contacts]
+        return book.unknown_message(str(item["unknown"]), named)
+    return str(item.get("reason") or "")

@@ -57,8 +57,9 @@ def entry_context(
         "lines": reasons(entry),
         "note": one_line(note[1]) if note else "",
         "note_date": one_line(note[0]) if note else "",
-        # A reply to the owner, token in the subject, the person's snooze prefilled.
-        "snooze_link": mailto(owner, f"Re: Kithkin [{token}]", f"snooze {name} 3w")
+        # A reply to the owner, token in the subject, the person's snooze prefilled (with
+        # their address: two people may share a name).
+        "snooze_link": mailto(owner, f"Re: Kithkin [{token}]", f"snooze {name} <{address}> 3w")
         if steering
         else None,
     }

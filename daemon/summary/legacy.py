@@ -24,14 +24,15 @@ def legacy_context(
 ) -> dict[str, Any]:
     def person(contact: Contact) -> dict[str, Any]:
         name = one_line(contact.name)
+        address = one_line(contact.emails[0]) if contact.emails else ""
         note = notes.get(contact.id)
         return {
             "name": name,
             "first_name": name.split(" ")[0],
-            "address": one_line(contact.emails[0]) if contact.emails else "",
+            "address": address,
             "note": one_line(note[1]) if note else "",
             "note_date": one_line(note[0]) if note else "",
-            "snooze_link": mailto(owner, f"Re: Kithkin [{token}]", f"snooze {name} 3w")
+            "snooze_link": mailto(owner, f"Re: Kithkin [{token}]", f"snooze {name} <{address}> 3w")
             if steering
             else None,
         }
