@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from typing import Any
 
 import click
@@ -34,14 +35,15 @@ def status_data(app: App) -> dict[str, Any]:
     last = store.summaries.last_sent()
     return {
         "folders": [
-            {
+            ({"mailbox": folder.mailbox} if folder.mailbox else {})
+            | {
                 "name": folder.name,
                 "last_sync_at": folder.last_sync_at,
                 "messages_seen": folder.messages_seen,
                 "interactions_logged": folder.interactions_logged,
                 "last_error": folder.last_error,
             }
-            for folder in store.folders.all()
+            for folder in store.folders.everywhere()
         ],
         "service": {
             "state": store.meta.get("service.state"),
@@ -50,6 +52,7 @@ def status_data(app: App) -> dict[str, Any]:
             "last_error": store.meta.get("service.last_error"),
             "next_poll_at": store.meta.get("service.next_poll_at"),
             "waiting": store.meta.get("service.waiting"),  # "IDLE on INBOX", "polling"
+            "failing_mailboxes": json.loads(store.meta.get("service.mailboxes_failing") or "{}"),
         },
         "next_summary_at": utc_iso(
             next_scheduled(app.clock(), summary.weekday, summary.time, zone)
@@ -79,8 +82,9 @@ def status(app: App, as_json: bool) -> None:
     if not data["folders"]:
         click.echo("Never synced. Run `kithkin sync` or start the service.")
     for folder in data["folders"]:
+        name = f"{folder['mailbox']}/{folder['name']}" if "mailbox" in folder else folder["name"]
         line = (
-            f"{folder['name']:<20} last sync {folder['last_sync_at'] or 'never'}, "
+            f"{name:<20} last sync {folder['last_sync_at'] or 'never'}, "
             f"{folder['messages_seen']} messages seen, "
             f"{folder['interactions_logged']} interactions logged"
         )
@@ -96,6 +100,8 @@ def status(app: App, as_json: bool) -> None:
         )
         if service["last_error"]:
             click.echo(f"  last error: {service['last_error']}")
+        for name, error in service["failing_mailboxes"].items():
+            click.echo(f"  mailbox {name} failing: {error}")
     last = data["last_summary"]
     click.echo(
         f"Next summary: {data['next_summary_at']}"

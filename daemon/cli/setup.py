@@ -10,7 +10,12 @@ import click
 from kithkin.daemon.app import App
 from kithkin.daemon.cli.files import write_private
 from kithkin.daemon.cli.output import pass_app
-from kithkin.daemon.config import default_config_path, default_store_path, load_config
+from kithkin.daemon.config import (
+    ServerConfig,
+    default_config_path,
+    default_store_path,
+    load_config,
+)
 from kithkin.daemon.errors import ConfigError, UsageError
 from kithkin.daemon.mail.credentials import store_in_keyring
 from kithkin.daemon.setup.advice import InitChoices, config_text, password_steps, where
@@ -115,14 +120,15 @@ def credentials() -> None:
 
 
 @credentials.command("set")
-@click.argument("which", type=click.Choice(["imap", "smtp"]))
+@click.argument("which", metavar="imap|smtp|imap-NAME")
 @pass_app
 def credentials_set(app: App, which: str) -> None:
-    """Store the IMAP or SMTP password in the system keyring.
+    """Store the IMAP or SMTP password in the system keyring; `imap-NAME` for the
+    `[[mailbox]]` named NAME.
 
     The password is read from the terminal without echo (or one line from stdin).
     """
-    server = app.config.require_imap() if which == "imap" else app.config.require_smtp()
+    server = _server_named(app, which)
     if sys.stdin.isatty():
         secret = click.prompt(f"Password for {server.username}@{server.host}", hide_input=True)
     else:
@@ -131,6 +137,17 @@ def credentials_set(app: App, which: str) -> None:
         raise UsageError("empty password, nothing stored")
     store_in_keyring(server, secret)
     click.echo(f"Stored the {which} password for {server.username}@{server.host} in the keyring.")
+
+
+def _server_named(app: App, which: str) -> ServerConfig:
+    if which == "smtp":
+        return app.config.require_smtp()
+    mailboxes = app.config.require_mailboxes()
+    for mailbox in mailboxes:
+        if which == mailbox.kind or (which == "imap" and len(mailboxes) == 1):
+            return mailbox
+    kinds = ", ".join(mailbox.kind for mailbox in mailboxes)
+    raise UsageError(f"no server {which!r} in the config: say smtp or one of {kinds}")
 
 
 def register(group: click.Group) -> None:

@@ -98,7 +98,7 @@ def suggest(
     now = _now(app, as_of)
     start = lookback_start(since, now)
     config = app.config
-    config.require_imap()
+    mailboxes = config.require_mailboxes()
     addresses, names = known_contacts(config.store_path)
     correspondence = Correspondence(
         now=now, start=start, me=config.me, contacts=addresses, contact_names=names
@@ -106,9 +106,16 @@ def suggest(
     progress: TerminalProgress | LineProgress | None = None
     if not quiet:
         progress = TerminalProgress("counted") if sys.stderr.isatty() else LineProgress("counted")
+    report = ReadReport()
     try:
-        with open_mailbox(app) as mailbox:
-            report = read_correspondence(mailbox, correspondence, progress=progress)
+        for imap in mailboxes:  # one tally: a person written to from two mailboxes is one
+            with open_mailbox(imap) as mailbox:
+                read = read_correspondence(mailbox, correspondence, progress=progress)
+            where = f"{imap.name}/" if imap.name else ""
+            for folder, count in read.folders.items():
+                report.folders[where + folder] = count
+            report.unreadable += read.unreadable
+            report.unavailable.extend(where + problem for problem in read.unavailable)
     finally:
         if progress is not None:
             progress.close()

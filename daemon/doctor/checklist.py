@@ -1,10 +1,13 @@
-"""The checks of `kithkin doctor`, in the order a connection is made, each with what it needs."""
+"""The checks of `kithkin doctor`, in the order a connection is made, each with what it needs.
+With several `[[mailbox]]` tables, the IMAP checks run for each ("imap work login"), the
+mailbox the summary goes to last, so that the delivery check has its connection."""
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from dataclasses import replace
 
-from kithkin.daemon.config import Config
+from kithkin.daemon.config import Config, ImapConfig
 from kithkin.daemon.doctor.files import check_config, check_config_file, check_store
 from kithkin.daemon.doctor.imap import (
     check_capabilities,
@@ -52,6 +55,52 @@ STEPS = (
 )
 
 
+IMAP_STEPS = tuple(step for step in STEPS if step.name.startswith("imap "))
+
+
 def run_doctor(context: Context, on_result: Callable[[Result], None] | None = None) -> list[Result]:
     """Every check that applies, in order; network steps bounded by the context's timeout."""
-    return run_steps(STEPS, context, on_result)
+    return run_steps(_steps(context), context, on_result)
+
+
+def _steps(context: Context) -> Iterator[Step]:
+    """STEPS, with the IMAP ones once per mailbox when there are several (decided once the
+    `config` step has loaded the config: the steps are taken one at a time)."""
+    before, after = STEPS[:2], STEPS[2:]
+    yield from before
+    config = context.config
+    if config is None or config.imap is None or len(config.mailboxes) <= 1:
+        yield from after
+        return
+    delivery = config.imap
+    for mailbox in [m for m in config.mailboxes if m != delivery] + [delivery]:
+        for step in IMAP_STEPS:
+            yield _in_mailbox(step, mailbox, config)
+    for step in after:
+        if step not in IMAP_STEPS:
+            yield replace(step, needs=tuple(_named(need, delivery) for need in step.needs))
+
+
+def _named(check: str, mailbox: ImapConfig) -> str:
+    return check.replace("imap ", f"imap {mailbox.name} ", 1) if check in _IMAP_NAMES else check
+
+
+_IMAP_NAMES = {step.name for step in IMAP_STEPS}
+
+
+def _in_mailbox(step: Step, mailbox: ImapConfig, config: Config) -> Step:
+    name = _named(step.name, mailbox)
+
+    def run(context: Context) -> Result:
+        if step is IMAP_STEPS[0]:  # a new mailbox: what the last one found is not its
+            context.close()
+            context.secrets.pop("imap", None)
+            context.addresses.pop("imap", None)
+            context.capabilities, context.folders = frozenset(), []
+        context.config = replace(config, imap=mailbox)
+        try:
+            return replace(step.run(context), name=name)
+        finally:
+            context.config = config
+
+    return Step(name, run, tuple(_named(need, mailbox) for need in step.needs), step.applies)
