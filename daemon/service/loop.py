@@ -43,6 +43,8 @@ from kithkin.daemon.service.health import Clock, Health, SystemClock, Wakeup
 from kithkin.daemon.service.notify import Notifier, watchdog_interval
 from kithkin.daemon.service.push import Push
 from kithkin.daemon.service.timetable import Timetable
+from kithkin.daemon.sources import refresh_sources
+from kithkin.daemon.sources.wording import PROBLEMS_LOGGED, change_line
 from kithkin.daemon.steering.policy import reply_policy
 from kithkin.daemon.store import Store, database_failure
 from kithkin.daemon.summary.render import week_of
@@ -232,6 +234,7 @@ class Service:
 
     def poll(self) -> None:
         now = self.clock.now()
+        self.read_contact_sources(now)
         if self.health.retry_at and now < self.health.retry_at:
             return
         try:
@@ -270,6 +273,36 @@ class Service:
             log.info("sync: %s", report.summary())
         self._save_status()
         self.notifier.status(self.status_line())
+
+    def read_contact_sources(self, now: datetime) -> None:
+        """`[contacts] sources` before the mail, so mail of people new on a card is matched
+        (and their past mail looked up). Only changed files are read; nothing here may stop
+        the poll."""
+        if not self.config.contacts.sources:
+            return
+        try:
+            reports = refresh_sources(
+                self.store,
+                self.config.contacts,
+                now=now,
+                today=local_date(now, self._zone()),
+                heartbeat=self.ping_watchdog,
+            )
+        except Exception as exc:  # noqa: BLE001 - the mail is synced all the same
+            if not isinstance(exc, KithkinError | sqlite3.DatabaseError):
+                log.debug("%s at:\n%s", type(exc).__name__, frames(exc))
+            log.error("contact sources not read: %s", unexpected(exc))
+            return
+        for report in reports:
+            for problem in report.problems[:PROBLEMS_LOGGED]:
+                log.warning("%s", problem)
+            if len(report.problems) > PROBLEMS_LOGGED:
+                more = len(report.problems) - PROBLEMS_LOGGED
+                log.warning("%s: and %d more problem(s)", report.source, more)
+            if report.error_is_new:
+                log.warning("contacts: %s", change_line(report))
+            elif report.changed:
+                log.info("contacts: %s", change_line(report))
 
     def _mailbox(self) -> ImapSession:
         if self.mailbox is not None:
