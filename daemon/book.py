@@ -87,7 +87,12 @@ def forget(store: Store, contact: Contact) -> int:
 
     That includes what the journal of replies says about them (by id, and in the text
     records of earlier versions by name or address), and the old pages in the WAL."""
+    origin = store.contact_sources.origin(contact.id)
     with store.atomic():
+        if origin is not None and origin.removed_at is None:
+            # Its card is still there: read its file again, so the card comes back as new
+            # (the file's state would otherwise say there is nothing to read).
+            store.contact_sources.drop_file(origin.source, origin.file)
         removed = store.contacts.remove(contact.id)
         nickname = [contact.nickname] if contact.nickname else []
         store.replies.forget(contact.id, [contact.name, *nickname, *contact.emails])

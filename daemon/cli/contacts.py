@@ -10,9 +10,11 @@ import click
 from kithkin.daemon import book
 from kithkin.daemon.app import App
 from kithkin.daemon.cli.output import pass_app, print_json, sanitised
+from kithkin.daemon.cli.sources import source_origins, sources
 from kithkin.daemon.core.dates import parse_birthday, parse_date, parse_days, parse_lead
 from kithkin.daemon.core.records import Contact
 from kithkin.daemon.errors import UsageError
+from kithkin.daemon.sources.wording import removed_line
 from kithkin.parsers.text import clean_line
 
 EVERY_HELP = (
@@ -122,10 +124,12 @@ def import_(app: App, file: Path, allow_duplicate: bool) -> None:
 @click.option("--json", "as_json", is_flag=True, help="Print a JSON list.")
 @pass_app
 def list_(app: App, as_json: bool) -> None:
-    """List every contact with addresses, cadence, tags and birthday."""
+    """List every contact with addresses, cadence, tags and birthday, and where a contact
+    from an address book ([contacts] sources) was removed from it."""
     people = app.store.contacts.all()
+    origins = source_origins(app)
     if as_json:
-        print_json([contact.as_json() for contact in people])
+        print_json([{**contact.as_json(), **origins.get(contact.id, {})} for contact in people])
         return
     if not people:
         click.echo("No contacts yet. Add one with `kithkin contacts add NAME --email ADDRESS`.")
@@ -133,7 +137,12 @@ def list_(app: App, as_json: bool) -> None:
     people = sanitised(people)
     width = max(len(contact.name) for contact in people)
     for contact in people:
-        click.echo(f"{contact.name:<{width}}  {describe(contact)}")
+        line = f"{contact.name:<{width}}  {describe(contact)}"
+        origin = origins.get(contact.id, {})
+        if "removed_at" in origin:
+            day = origin["removed_at"][:10]
+            line += "  " + sanitised(removed_line(contact.name, origin["source"], day))
+        click.echo(line)
 
 
 def describe(contact: Contact) -> str:
@@ -247,8 +256,14 @@ def forget(app: App, name: str, yes: bool) -> None:
     shown = sanitised(contact.name)
     if not yes and sys.stdin.isatty():
         click.confirm(f"Forget {shown} and everything logged with them?", abort=True)
+    origin = app.store.contact_sources.origin(contact.id)
     removed = book.forget(app.store, contact)
     click.echo(f"Forgot {shown} and {removed} logged interaction(s).")
+    if origin is not None and origin.removed_at is None:
+        click.echo(
+            f"Their card is still in {sanitised(app.config.contacts.shown(origin.source))}: "
+            "it is read again, as a new contact with no history, unless you delete it there."
+        )
 
 
 @contacts.command("snooze")
@@ -284,6 +299,9 @@ def unmute(app: App, name: str) -> None:
     with app.store.atomic():
         app.store.contacts.set_attention(contact.id, muted=False, snoozed_until=None)
     click.echo(f"Unmuted {sanitised(contact.name)}.")
+
+
+contacts.add_command(sources)
 
 
 def register(group: click.Group) -> None:

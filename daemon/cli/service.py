@@ -9,11 +9,15 @@ import click
 
 from kithkin.daemon.app import App
 from kithkin.daemon.cli.output import pass_app, print_json, sanitised
+from kithkin.daemon.cli.sources import source_origins
 from kithkin.daemon.core.dates import utc_iso
 from kithkin.daemon.core.timing import next_scheduled
 from kithkin.daemon.service.loop import Service
+from kithkin.daemon.sources.wording import removed_line
 from kithkin.daemon.steering.journal import shown_reply
 from kithkin.daemon.steering.policy import describe_ignored, ignored_counts
+
+REMOVED_SHOWN = 10  # contacts whose card was removed, and files with problems, listed
 
 
 @click.command()
@@ -58,7 +62,7 @@ def status_data(app: App) -> dict[str, Any]:
             next_scheduled(app.clock(), summary.weekday, summary.time, zone)
         ),
         "last_summary": {"week": last["week"], "sent_at": last["sent_at"]} if last else None,
-        "contacts": len(store.contacts.all()),
+        "contacts": len(store.contacts.active()),
         "pending_backfill": len(store.backfill.pending()),
         "set_aside": [record.as_json() for record in store.set_aside.all()],
         "replies": [
@@ -66,7 +70,36 @@ def status_data(app: App) -> dict[str, Any]:
             for reply in store.replies.recent()
         ],
         "replies_ignored": ignored_counts(store),
+        **sources_status(app),
     }
+
+
+def sources_status(app: App) -> dict[str, Any]:
+    """Each configured address book's last read, and the contacts whose card was removed."""
+    store = app.store
+    counts = store.contact_sources.counts()
+    problems = store.contact_sources.problem_files()
+    shown: list[dict[str, Any]] = []
+    for source in app.config.contacts.sources:
+        read_at, error = store.contact_sources.last_read(source.key)
+        shown.append(
+            {
+                "source": source.shown,
+                "cards": counts.get(source.key, 0),
+                "read_at": read_at,
+                "error": error,
+                "problems": {
+                    name: list(lines) for name, lines in problems.get(source.key, {}).items()
+                },
+            }
+        )
+    origins = source_origins(app)
+    removed = [
+        {"name": contact.name, **origins[contact.id]}
+        for contact in store.contacts.all()
+        if "removed_at" in origins.get(contact.id, {})
+    ]
+    return {"contact_sources": shown, "removed_contacts": removed}
 
 
 @click.command()
@@ -133,8 +166,34 @@ def status(app: App, as_json: bool) -> None:
                 f"  {record['folder']} UID {record['uid']} (UIDVALIDITY {record['uidvalidity']})"
                 f": {reason}, {record['attempts']} time(s), last {record['last_at']}"
             )
+    echo_sources(data)
     if data["pending_backfill"]:
         click.echo(f"{data['pending_backfill']} new address(es) to look up at the next sync")
+
+
+def echo_sources(data: dict[str, Any]) -> None:
+    for source in data["contact_sources"]:
+        if source["error"]:
+            click.echo(f"Contacts from {source['source']}: {source['error']}; nothing changed")
+            continue
+        read = f", read {source['read_at']}" if source["read_at"] else ", not read yet"
+        click.echo(f"Contacts from {source['source']}: {source['cards']} card(s){read}")
+        if source["problems"]:
+            where = "; ".join(
+                f"{name} line {', '.join(map(str, lines))}".replace(" line 0", " (the file)")
+                for name, lines in list(source["problems"].items())[:REMOVED_SHOWN]
+            )
+            more = len(source["problems"]) - REMOVED_SHOWN
+            where += f" and {more} more files" if more > 0 else ""
+            click.echo(
+                f"  problems at its last read: {where} (`kithkin contacts sources` says what)"
+            )
+    removed = data["removed_contacts"]
+    for person in removed[:REMOVED_SHOWN]:
+        line = removed_line(person["name"], person["source"], person["removed_at"])
+        click.echo(f"{person['name']}: {line}")
+    if len(removed) > REMOVED_SHOWN:
+        click.echo(f"and {len(removed) - REMOVED_SHOWN} more removed (`kithkin contacts list`)")
 
 
 def register(group: click.Group) -> None:

@@ -13,6 +13,7 @@ from kithkin.daemon import book
 from kithkin.daemon.app import App
 from kithkin.daemon.cli.output import pass_app, print_json, sanitised
 from kithkin.daemon.cli.progress import LineProgress, TerminalProgress
+from kithkin.daemon.cli.sources import echo_reports, read_sources
 from kithkin.daemon.config import ImapConfig
 from kithkin.daemon.errors import CredentialError, MailboxError
 from kithkin.daemon.mail.credentials import Credential
@@ -114,12 +115,16 @@ def sync(app: App, backfill: bool, retry_skipped: bool, quiet: bool) -> None:
     nothing of it is stored. Safe to interrupt: the next run resumes where this one stopped.
 
     Past mail of contacts added since the last sync is found automatically; --backfill looks
-    again for everyone (after changing [me] addresses, say).
+    again for everyone (after changing [me] addresses, say). The address books of [contacts]
+    sources are read first (only the files changed since).
 
     A message that cannot be read (the server fails to send it, or reading it fails) never
     stops the mail after it: it is set aside by folder and number, listed by `kithkin
     status`, and read again with --retry-skipped.
     """
+    if app.config.contacts.sources:
+        reports = read_sources(app)  # first: mail of people new on a card is matched
+        echo_reports([r for r in reports if not quiet or r.problems or r.error], every=False)
     progress: TerminalProgress | LineProgress | None
     if quiet:
         progress = None

@@ -61,6 +61,10 @@ max_people = 7                   # people in the summary; `kithkin report` shows
 # one_sided_count = 3
 # birthday_days = 14             # per person: kithkin contacts edit NAME --remind 3d
 
+# [contacts]
+# Address books kept elsewhere, read on every poll: a vdir (vdirsyncer, khard) or a .vcf file.
+# sources = ["~/.contacts/friends/", "~/family.vcf"]
+
 # [daemon]
 # poll_interval = "5m"
 # idle = true                    # new mail in INBOX within seconds (IMAP IDLE), if the server

@@ -38,6 +38,7 @@ from kithkin.daemon.errors import KithkinError, frames, unexpected
 from kithkin.daemon.mail.credentials import Credential
 from kithkin.daemon.mail.session import ImapSession
 from kithkin.daemon.service.accounts import Account, adopt_unnamed, arrange, mailbox_store
+from kithkin.daemon.service.contact_sources import read_contact_sources
 from kithkin.daemon.service.health import Clock, Health, SystemClock, Wakeup
 from kithkin.daemon.service.notify import Notifier, watchdog_interval
 from kithkin.daemon.service.push import Push
@@ -236,7 +237,8 @@ class Service:
 
     def poll(self) -> None:
         """Sync every mailbox: the first on the service's own connection, then each other on
-        its own; each with its own backoff."""
+        its own; each with its own backoff. The address books of [contacts] sources first."""
+        read_contact_sources(self.app, self.clock.now(), heartbeat=self.ping_watchdog)
         self._poll(self.config.require_imap(), self.health, self._mailbox, self._disconnect)
         self.others, gone = arrange(self.config, self.others)
         for account in gone:

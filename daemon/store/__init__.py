@@ -8,6 +8,7 @@
     notes.py         dated notes
     replies.py       the journal of replies to summaries
     summaries.py     summaries prepared and sent
+    sources.py       address books kept elsewhere: cards, files read, removals
     meta.py          small key/value state
     history.py       the aggregates the analysis works from
 
@@ -32,6 +33,7 @@ from kithkin.daemon.store.interactions import Interactions
 from kithkin.daemon.store.meta import Meta
 from kithkin.daemon.store.notes import Notes
 from kithkin.daemon.store.replies import ReplyJournal
+from kithkin.daemon.store.sources import ContactSources
 from kithkin.daemon.store.summaries import Summaries
 
 __all__ = ["OutsideTransaction", "Store", "database_failure"]
@@ -53,6 +55,7 @@ class Store:
         self.summaries = Summaries(db)
         self.meta = Meta(db)
         self.history = History(db)
+        self.contact_sources = ContactSources(db)
 
     @classmethod
     def open(cls, path: Path) -> Store:

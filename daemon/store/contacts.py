@@ -15,10 +15,22 @@ from kithkin.daemon.core.records import Contact
 from kithkin.daemon.errors import UsageError
 from kithkin.daemon.store.connection import Subject
 
+# A contact whose card left its address book (`[contacts] sources`): kept with its history,
+# but no longer in the analysis and no longer matched against mail.
+_ACTIVE = (
+    "NOT EXISTS (SELECT 1 FROM contact_sources s"
+    " WHERE s.contact_id = {0} AND s.removed_at IS NOT NULL)"
+)
+
 
 class Contacts(Subject):
     def all(self) -> list[Contact]:
+        """Everyone, removed cards included (what names and addresses resolve against)."""
         return self._select("1", [])
+
+    def active(self) -> list[Contact]:
+        """Everyone but the contacts whose card was removed from its address book."""
+        return self._select(_ACTIVE.format("c.id"), [])
 
     def get(self, contact_id: int) -> Contact:
         found = self._select("c.id = ?", [contact_id])
@@ -60,8 +72,16 @@ class Contacts(Subject):
         return int(row[0]) if row else None
 
     def address_book(self) -> dict[str, int]:
-        """Every known address -> its contact's id: what the sync matches mail against."""
+        """Every known address -> its contact's id, removed cards' included (what a line of a
+        reply may name); the sync matches mail against `active_address_book`."""
         return dict(self.db.execute("SELECT address, contact_id FROM addresses").fetchall())
+
+    def active_address_book(self) -> dict[str, int]:
+        """`address_book` without the contacts whose card was removed from its address book."""
+        query = "SELECT address, contact_id FROM addresses a WHERE " + _ACTIVE.format(
+            "a.contact_id"
+        )
+        return dict(self.db.execute(query).fetchall())
 
     def add(
         self,
@@ -227,6 +247,15 @@ class Backfill(Subject):
             [self.mailbox],
         )
         return [row[0] for row in rows.fetchall()]
+
+    def queue(self, addresses: Iterable[str], now: datetime) -> None:
+        """Look up the past mail of these addresses again (a contact back from removal)."""
+        self._writing()
+        for address in addresses:
+            self.db.execute(
+                "INSERT OR IGNORE INTO pending_backfill (address, queued_at) VALUES (?, ?)",
+                [address, utc_iso(now)],
+            )
 
     def clear(self, addresses: Iterable[str]) -> None:
         self._writing()

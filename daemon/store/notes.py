@@ -18,6 +18,18 @@ class Notes(Subject):
         )
         return int(cursor.lastrowid or 0)
 
+    def replace(self, note_id: int, text: str, day: date) -> bool:
+        """New text and date for a note; False if it is gone."""
+        self._writing()
+        cursor = self.db.execute(
+            "UPDATE notes SET text = ?, date = ? WHERE id = ?", [text, day.isoformat(), note_id]
+        )
+        return cursor.rowcount > 0
+
+    def remove(self, note_id: int) -> None:
+        self._writing()
+        self.db.execute("DELETE FROM notes WHERE id = ?", [note_id])
+
     def list(self, contact_id: int, until: date | None = None) -> list[dict[str, Any]]:
         """Newest first; none dated after `until`."""
         rows = self.db.execute(

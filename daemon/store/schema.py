@@ -195,6 +195,44 @@ def _0008(db: Database) -> None:
     _run(db, "ALTER TABLE contacts ADD COLUMN nickname TEXT")
 
 
+@migrations(name="0010_contact_sources")
+def _0010(db: Database) -> None:
+    """Address books kept elsewhere (`[contacts] sources`): which contact came from which card
+    (and what the card said when last applied, so a re-read changes only what the card
+    changed), when a card was removed from its book, and the state of every file read, so an
+    unchanged file is not parsed again."""
+    _run(
+        db,
+        """CREATE TABLE contact_sources (
+            contact_id INTEGER PRIMARY KEY REFERENCES contacts (id) ON DELETE CASCADE,
+            source TEXT NOT NULL,
+            card_key TEXT NOT NULL,
+            file TEXT NOT NULL,
+            card TEXT NOT NULL,
+            note_id INTEGER,
+            added_at TEXT NOT NULL,
+            removed_at TEXT,
+            UNIQUE (source, card_key)
+        )""",
+        "CREATE INDEX contact_sources_key ON contact_sources (card_key)",
+        """CREATE TABLE contact_source_files (
+            source TEXT NOT NULL,
+            name TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            mtime_ns INTEGER NOT NULL,
+            inode INTEGER NOT NULL,
+            ctime_ns INTEGER NOT NULL,
+            problem_lines TEXT NOT NULL DEFAULT '[]',
+            PRIMARY KEY (source, name)
+        )""",
+        """CREATE TABLE contact_source_reads (
+            source TEXT PRIMARY KEY,
+            read_at TEXT,
+            error TEXT
+        )""",
+    )
+
+
 @migrations(name="0011_mailboxes")
 def _0011(db: Database) -> None:
     """Several mailboxes (`[[mailbox]]`): folder cursors and set-aside messages belong to one

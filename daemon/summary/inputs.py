@@ -22,7 +22,7 @@ def gather(store: Store, as_of: date, settings: AnalysisConfig) -> AnalysisInput
     """Everything `analyse` reads. The days with contact, the costly part, are read only for
     the people who may be fading (most people in touch lately cannot be)."""
     today = day_number(as_of)
-    contacts = store.contacts.all()
+    contacts = store.contacts.active()
     latest = store.history.latest(today)
     candidates = [
         contact.id

@@ -83,7 +83,7 @@ class Sync:
         self.zone = zone  # the owner's: the day a reply's commands count from
         self.reply_policy = reply_policy
         self.fault = fault
-        self.book = store.contacts.address_book()
+        self.book = store.contacts.active_address_book()
         self.sieve = Sieve.of(self.book, self.me)
 
     def run(self, *, backfill_all: bool = False, retry_set_aside: bool = False) -> SyncReport:

@@ -7,16 +7,18 @@
 from kithkin.parsers.contacts.csvfile import parse_csv
 from kithkin.parsers.contacts.records import (
     MAX_NAME,
+    MAX_NOTE,
     ContactRecord,
     Problem,
     name_too_long,
     normalise_birthday,
 )
-from kithkin.parsers.contacts.sniff import read_contact_file
+from kithkin.parsers.contacts.sniff import read_contact_file, read_vcard_file
 from kithkin.parsers.contacts.vcard import looks_like_vcard, parse_vcards
 
 __all__ = [
     "MAX_NAME",
+    "MAX_NOTE",
     "ContactRecord",
     "Problem",
     "looks_like_vcard",
@@ -25,4 +27,5 @@ __all__ = [
     "parse_csv",
     "parse_vcards",
     "read_contact_file",
+    "read_vcard_file",
 ]

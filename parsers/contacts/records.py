@@ -9,6 +9,7 @@ from dataclasses import dataclass
 from datetime import date
 
 MAX_NAME = 500  # characters: a longer "name" is garbage, not a person
+MAX_NOTE = 2000  # characters of a card's NOTE kept; the rest is cut
 LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _PREVIEW = 40  # characters of a bad value quoted in a problem
 _BIRTHDAY = re.compile(r"^(?:(\d{4})|--)-?(\d{2})-?(\d{2})$")
@@ -24,12 +25,16 @@ class ContactRecord:
     tags: tuple[str, ...] = ()
     line: int = 0  # where the entry starts, 1-based
     nickname: str | None = None
+    uid: str | None = None  # a vCard's UID: what keeps a card the same card across edits
+    note: str | None = None  # a vCard's NOTE, on one line, at most MAX_NOTE characters
 
 
 @dataclass(frozen=True)
 class Problem:
     line: int
     message: str
+    skipped: bool = False  # a whole entry was left out (not just one of its values)
+    uid: str | None = None  # the UID of the vCard left out, where it had one
 
     def __str__(self) -> str:
         return f"line {self.line}: {self.message}"

@@ -16,13 +16,29 @@ def read_contact_file(data: bytes) -> tuple[list[ContactRecord], list[Problem]]:
     """Decode `data` (UTF-8, UTF-16 with BOM, or Windows-1252) and parse it as vCard or CSV."""
     text = decode_file(data)
     if looks_like_vcard(text):
-        records, problems = parse_vcards(text)
-    else:
-        records, problems = parse_csv(text)
+        return _named(*parse_vcards(text))
+    return _named(*parse_csv(text))
+
+
+def read_vcard_file(data: bytes) -> tuple[list[ContactRecord], list[Problem]]:
+    """Like `read_contact_file`, for a file that must be vCard (an address book's): anything
+    else is one problem at line 1."""
+    text = decode_file(data)
+    if not looks_like_vcard(text):
+        return [], [Problem(1, "not a vCard (no BEGIN:VCARD at the start); skipped", True)]
+    return _named(*parse_vcards(text))
+
+
+def _named(
+    records: list[ContactRecord], problems: list[Problem]
+) -> tuple[list[ContactRecord], list[Problem]]:
+    """Records whose name is too long become problems."""
     kept = []
     for record in records:
         if len(record.name) > MAX_NAME:
-            problems.append(Problem(record.line, name_too_long(record.name)))
+            problems.append(
+                Problem(record.line, name_too_long(record.name), skipped=True, uid=record.uid)
+            )
         else:
             kept.append(record)
     return kept, sorted(problems, key=lambda problem: problem.line)

@@ -1,9 +1,9 @@
 """vCard 2.1, 3.0 and 4.0 text -> `ContactRecord`s, and a `Problem` for each line we could not use.
 
-Only what Kithkin needs is read: FN, N, NICKNAME, EMAIL, BDAY and CATEGORIES. A bad line or a
-broken card is reported with its physical line number and parsing goes on with the rest. Names,
-tags and addresses are cleaned (`text.clean_line`); quoted-printable bytes are decoded with
-`text.decode_bytes` and the property's CHARSET.
+Only what Kithkin needs is read: FN, N, NICKNAME, EMAIL, BDAY, CATEGORIES, NOTE and UID. A bad
+line or a broken card is reported with its physical line number and parsing goes on with the
+rest. Names, tags and addresses are cleaned (`text.clean_line`); quoted-printable bytes are
+decoded with `text.decode_bytes` and the property's CHARSET.
 """
 
 from __future__ import annotations
@@ -16,6 +16,7 @@ from kithkin.parsers.addresses import normalise_address
 from kithkin.parsers.contacts.records import (
     LINE_BREAK,
     MAX_NAME,
+    MAX_NOTE,
     ContactRecord,
     Problem,
     first_line,
@@ -56,6 +57,8 @@ class _Fields:
     emails: list[str] = field(default_factory=list)
     birthday: str | None = None
     tags: list[str] = field(default_factory=list)
+    uid: str = ""
+    note: str = ""
     problems: list[Problem] = field(default_factory=list)
 
 
@@ -148,7 +151,13 @@ def _stray(line: _Line, marker: str | None) -> Problem:
 
 
 def _missing_end(card: _Card) -> Problem:
-    return Problem(card.number, "vCard has no END:VCARD; skipped")
+    fields = _Fields()
+    for prop in card.properties:
+        if prop.name == "UID":
+            _read_uid(fields, prop)
+    return Problem(
+        card.number, "vCard has no END:VCARD; skipped", skipped=True, uid=fields.uid or None
+    )
 
 
 def _add_property(card: _Card, line: _Line, problems: list[Problem]) -> None:
@@ -261,7 +270,8 @@ def _build_record(card: _Card) -> tuple[ContactRecord | None, list[Problem]]:
     named = fields.formatted_name or fields.structured_name
     if not emails:
         who = f" for {preview(named)}" if named else ""
-        fields.problems.append(Problem(card.number, f"no valid email address{who}; skipped"))
+        message = f"no valid email address{who}; skipped"
+        fields.problems.append(Problem(card.number, message, skipped=True, uid=fields.uid or None))
         return None, fields.problems
     record = ContactRecord(
         name=named or emails[0].rpartition("@")[0],
@@ -270,6 +280,8 @@ def _build_record(card: _Card) -> tuple[ContactRecord | None, list[Problem]]:
         tags=tuple(dict.fromkeys(fields.tags)),
         line=card.number,
         nickname=fields.nickname or None,
+        uid=fields.uid or None,
+        note=fields.note or None,
     )
     return record, fields.problems
 
@@ -325,6 +337,18 @@ def _read_categories(fields: _Fields, prop: _Property) -> None:
             fields.tags.append(tag)
 
 
+def _read_uid(fields: _Fields, prop: _Property) -> None:
+    if not fields.uid:
+        fields.uid = clean_line(_unescape(_decoded(prop)))
+
+
+def _read_note(fields: _Fields, prop: _Property) -> None:
+    if fields.note:
+        return
+    note = clean_line(_unescape(_decoded(prop)))
+    fields.note = note if len(note) <= MAX_NOTE else note[: MAX_NOTE - 1] + "…"
+
+
 _READERS: dict[str, Callable[[_Fields, _Property], None]] = {
     "FN": _read_formatted_name,
     "N": _read_structured_name,
@@ -332,4 +356,6 @@ _READERS: dict[str, Callable[[_Fields, _Property], None]] = {
     "EMAIL": _read_email,
     "BDAY": _read_birthday,
     "CATEGORIES": _read_categories,
+    "NOTE": _read_note,
+    "UID": _read_uid,
 }
