@@ -119,10 +119,14 @@ def read_calendar(
         except Exception:  # noqa: BLE001 - whatever a broken event makes the libraries raise
             unreadable += 1
             continue
-        past = [o for o in occurrences if o.start <= until and wanted(o.participants)]
-        past.sort(key=lambda o: o.start)
+        verdicts: dict[int, bool] = {}  # occurrences of one component share participants
+        for o in occurrences:
+            if id(o.participants) not in verdicts:
+                verdicts[id(o.participants)] = wanted(o.participants)
+        chosen = [o for o in occurrences if verdicts[id(o.participants)]]
+        past = sorted((o for o in chosen if o.start <= until), key=lambda o: o.start)
         found.extend(past[-MAX_OCCURRENCES_PER_EVENT:])
-        upcoming.extend(o.start for o in occurrences if o.start > until and wanted(o.participants))
+        upcoming.extend(o.start for o in chosen if o.start > until)
     return CalendarRead(tuple(found), min(upcoming, default=None), left_out, unreadable)
 
 
@@ -139,11 +143,10 @@ def participants(component: Any) -> tuple[Participant, ...]:
         address = _address(entry)
         if address is None:
             continue
-        params = getattr(entry, "params", {})
-        declined = not is_organizer and _param(params, "PARTSTAT") == "DECLINED"
+        declined = not is_organizer and _param(entry, "PARTSTAT").upper() == "DECLINED"
         person = is_organizer or (
-            _param(params, "CUTYPE") not in _NOT_PEOPLE
-            and _param(params, "ROLE") != "NON-PARTICIPANT"
+            _param(entry, "CUTYPE").upper() not in _NOT_PEOPLE
+            and _param(entry, "ROLE").upper() != "NON-PARTICIPANT"
         )
         before = found.get(address)
         if before is not None:
@@ -190,7 +193,7 @@ def _series(calendars: Iterable[Any]) -> Iterator[tuple[Any, list[Any]]]:
         groups: dict[str, list[Any]] = {}
         for index, component in enumerate(calendar.subcomponents):
             if component.name == "VEVENT":
-                uid = str(component.get("UID", "")) or f"\0{index}"  # no UID: on its own
+                uid = _text(component, "UID") or f"\0{index}"  # no UID: on its own
                 groups.setdefault(uid, []).append(component)
         for components in groups.values():
             yield calendar, components
@@ -236,21 +239,26 @@ def _expand(
         component.subcomponents = []  # alarms: not needed, and not walked
         one.add_component(component)
     query = recurring_ical_events.of(one)
+    people: dict[tuple[int, int], tuple[Participant, ...]] = {}
     for event in query.between(since - timedelta(days=1), ahead + timedelta(days=1)):
-        if str(event.get("STATUS", "")).upper() == "CANCELLED":
+        if _text(event, "STATUS").upper() == "CANCELLED":
             continue
         value = event["DTSTART"].dt
         start = _moment(value, zone)
         if not since <= start <= ahead:
             continue
         original = event.get("RECURRENCE-ID")
+        shared = (id(event.get("ATTENDEE")), id(event.get("ORGANIZER")))  # a shallow copy's
+        if shared not in people:
+            people[shared] = participants(event)
+        summary = clean_line(_text(event, "SUMMARY"))[:SUMMARY_CHARS]
         yield Occurrence(
-            uid=str(event.get("UID", "")),
+            uid=_text(event, "UID") or f"no UID: {summary}",  # stable while its title is
             recurrence_id=_occurrence_id(original.dt if original is not None else value),
             start=start,
             all_day=value if not isinstance(value, datetime) else None,
-            participants=participants(event),
-            summary=clean_line(str(event.get("SUMMARY", "")))[:SUMMARY_CHARS],
+            participants=people[shared],
+            summary=summary,
         )
 
 
@@ -275,16 +283,23 @@ def _address(entry: Any) -> str | None:
     value = str(entry)
     address = normalise_address(value) if "@" in value else None
     if address is None:
-        email = _param(getattr(entry, "params", {}), "EMAIL")
+        email = _param(entry, "EMAIL")  # RFC 7986: where the value is not a mailto: URI
         address = normalise_address(email) if email else None
     return address
 
 
-def _param(params: Any, name: str) -> str:
-    value = params.get(name, "") if hasattr(params, "get") else ""
+def _param(entry: Any, name: str) -> str:
+    params = getattr(entry, "params", None)
+    value = params.get(name, "") if params is not None else ""
     if isinstance(value, list):
         value = value[0] if value else ""
-    return str(value).strip().strip('"').upper() if name != "EMAIL" else str(value).strip()
+    return str(value).strip().strip('"')
+
+
+def _text(component: Any, key: str) -> str:
+    """A text property's first value ("" if none): a repeated one is a list."""
+    values = _values(component.get(key))
+    return str(values[0]) if values else ""
 
 
 def _values(value: Any) -> list[Any]:

@@ -35,9 +35,11 @@ ALLOWED: dict[str, set[str]] = {
                        "daemon.store", "daemon.config", "daemon.core", "daemon.errors",
                        "parsers"},
     "daemon.app": {"daemon.store", "daemon.config", "daemon.core"},
+    "daemon.calendar": {"daemon.store", "daemon.config", "daemon.core", "daemon.errors",
+                        "parsers"},
     "daemon.service": {"daemon.app", "daemon.sync", "daemon.summary", "daemon.mail",
                        "daemon.steering", "daemon.store", "daemon.config", "daemon.core",
-                       "daemon.errors", "parsers"},
+                       "daemon.errors", "parsers", "daemon.calendar"},
     "daemon.cli": {"daemon", "parsers"},
     "daemon": set(),  # the package itself: its version
     "daemon.__main__": {"daemon.cli"},

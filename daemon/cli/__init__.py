@@ -35,7 +35,7 @@ COMMANDS = {
     "init": "setup", "credentials": "setup", "contacts": "contacts", "sync": "sync",
     "interactions": "sync", "log": "people", "unlog": "people", "note": "people",
     "show": "people", "report": "report", "summary": "report", "run": "service",
-    "status": "service",
+    "status": "service", "calendar": "calendar",
 }  # fmt: skip
 
 

@@ -7,6 +7,8 @@ from typing import Any
 import click
 
 from kithkin.daemon.app import App
+from kithkin.daemon.cli.calendar import status_data as calendar_status
+from kithkin.daemon.cli.calendar import status_lines as calendar_lines
 from kithkin.daemon.cli.output import pass_app, print_json, sanitised
 from kithkin.daemon.core.dates import utc_iso
 from kithkin.daemon.core.timing import next_scheduled
@@ -63,6 +65,7 @@ def status_data(app: App) -> dict[str, Any]:
             for reply in store.replies.recent()
         ],
         "replies_ignored": ignored_counts(store),
+        "calendar": calendar_status(app),
     }
 
 
@@ -129,6 +132,8 @@ def status(app: App, as_json: bool) -> None:
             )
     if data["pending_backfill"]:
         click.echo(f"{data['pending_backfill']} new address(es) to look up at the next sync")
+    for line in calendar_lines(data["calendar"]):
+        click.echo(line)
 
 
 def register(group: click.Group) -> None:

@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any, Literal, TypeVar, overload
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from kithkin.daemon.config.calendar import calendar_config
 from kithkin.daemon.config.model import (
     AUTH_CHOICES,
     DELIVERY_CHOICES,
@@ -163,6 +164,7 @@ def _build(root: _Reader) -> Config:
         summary = replace(summary, to=to)
     analysis = _analysis(root)
     daemon = _daemon(root)
+    calendar = calendar_config(root.section("calendar"))
     store_path = default_store_path()
     if (store := root.section("store")) is not None:
         raw_path = store.take("path", str)
@@ -181,6 +183,7 @@ def _build(root: _Reader) -> Config:
         analysis=analysis,
         daemon=daemon,
         store_path=store_path,
+        calendar=calendar,
     )
 
 

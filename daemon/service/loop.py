@@ -39,6 +39,7 @@ from kithkin.daemon.core.timing import last_scheduled, next_scheduled
 from kithkin.daemon.errors import KithkinError, frames, unexpected
 from kithkin.daemon.mail.credentials import get_secret
 from kithkin.daemon.mail.session import ImapSession
+from kithkin.daemon.service.calendar import CalendarStep
 from kithkin.daemon.service.health import Clock, Health, SystemClock, Wakeup
 from kithkin.daemon.service.notify import Notifier, watchdog_interval
 from kithkin.daemon.service.push import Push
@@ -82,6 +83,7 @@ class Service:
         self.watchdog_every = watchdog_interval()
         self.last_watchdog = 0.0
         self.push = Push(self.clock, lambda: self.store)
+        self.calendar = CalendarStep(app, self.clock, self.ping_watchdog)
 
     @property
     def config(self) -> Config:
@@ -231,6 +233,7 @@ class Service:
     # --- the sync job -------------------------------------------------------------------
 
     def poll(self) -> None:
+        self.calendar.run()  # the changed calendar sources, whatever state the mailbox is in
         now = self.clock.now()
         if self.health.retry_at and now < self.health.retry_at:
             return
