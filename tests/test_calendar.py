@@ -22,6 +22,7 @@ from kithkin.daemon.calendar.reader import CalendarReport, read_calendars
 from kithkin.daemon.config.calendar import CalendarConfig
 from kithkin.daemon.core.audience import weight
 from kithkin.daemon.core.dates import day_number
+from kithkin.daemon.core.records import Interaction
 from kithkin.daemon.store import Store
 
 NOW = datetime(2026, 3, 25, 12, 0, tzinfo=UTC)
@@ -274,6 +275,21 @@ def test_more_people_weigh_less(s: Setup) -> None:
     assert [r["audience"] for r in s.meetings(s.bob)] == [11]  # 101 others: too crowded
     bob_days = s.store.history.days(0, 30000, [s.bob])[s.bob]
     assert bob_days.weighted == pytest.approx(weight(11)) and weight(11) < 1
+
+
+def test_a_small_meeting_answers_a_waiting_message_and_a_large_one_does_not(s: Setup) -> None:
+    asked = datetime(2026, 3, 2, 9, 0, tzinfo=UTC)
+    with s.store.atomic():
+        s.store.interactions.add(
+            [Interaction(s.ada, "in", asked, "<q@example.org>", "q@example.org", "Help?")]
+        )
+    last_day = day_number(NOW.date())
+    assert s.ada in s.store.history.unanswered(last_day)
+    crowd = [f"p{i}@example.org" for i in range(9)]
+    s.read(s.file("big.ics", event("all", asked + timedelta(hours=3), attendees=[ADA, *crowd])))
+    assert s.ada in s.store.history.unanswered(last_day)  # a meeting of ten: not an answer
+    s.read(s.file("small.ics", event("1:1", asked + timedelta(days=1), attendees=[ADA])))
+    assert s.ada not in s.store.history.unanswered(last_day)
 
 
 def test_an_event_of_100000_attendees_is_nobodys_meeting(s: Setup) -> None:
