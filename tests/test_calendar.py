@@ -108,6 +108,22 @@ def test_a_weekly_meeting_with_a_moved_occurrence_and_an_exdate(s: Setup) -> Non
     assert len(s.dates(s.ada)) == 7
 
 
+def test_an_occurrence_moved_after_it_was_logged_is_not_logged_again(s: Setup) -> None:
+    weekly = event(
+        "w", datetime(2026, 3, 2, 9, 0, tzinfo=UTC), rrule="FREQ=WEEKLY;COUNT=3", attendees=[ADA]
+    )
+    s.read(s.file("w.ics", weekly))
+    assert len(s.dates(s.ada)) == 3
+    moved = event(
+        "w",
+        datetime(2026, 3, 4, 9, 0, tzinfo=UTC),
+        attendees=[ADA],
+        recurrence_id=datetime(2026, 3, 2, 9, 0, tzinfo=UTC),
+    )
+    assert s.read(s.file("w.ics", weekly, moved)).logged == 0  # the same occurrence
+    assert s.dates(s.ada)[0] == "2026-03-02T09:00:00Z"  # as first logged
+
+
 def test_an_occurrence_logs_once_it_has_started_though_the_file_never_changed(s: Setup) -> None:
     path = s.file("a.ics", event("soon", datetime(2026, 3, 26, 9, 0, tzinfo=UTC), attendees=[ADA]))
     assert s.read(path).logged == 0  # tomorrow
@@ -329,6 +345,9 @@ def test_a_bad_file_is_one_warning_and_the_others_are_read(s: Setup) -> None:
     )
     assert all("\n" not in w and len(w) < 300 for w in s.warnings)
     assert not any("this is not" in w for w in s.warnings)  # the file's text is never quoted
+    assert [w.split(": ", 1)[1] for w in s.warnings if "huge.ics" in w] == [
+        "is larger than 5 MB: not read"
+    ]
     assert [r.unreadable for r in report.sources] == [4, 0, 0]
     assert report.sources[1].problem == "does not exist"
 
