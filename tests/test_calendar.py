@@ -18,7 +18,7 @@ from icsbuilder import calendar, event, write_vdir
 
 from kithkin.daemon import book
 from kithkin.daemon.calendar.files import MAX_FILE_BYTES
-from kithkin.daemon.calendar.reader import CalendarReport, read_calendars
+from kithkin.daemon.calendar.reader import CalendarMemo, CalendarReport, read_calendars
 from kithkin.daemon.config.calendar import CalendarConfig
 from kithkin.daemon.core.audience import weight
 from kithkin.daemon.core.dates import day_number
@@ -233,6 +233,35 @@ def test_events_without_a_uid_are_told_apart_by_title_and_start(s: Setup) -> Non
     assert b"UID" not in path.read_bytes()
     assert s.read(path).logged == 2
     assert s.read(path, force=True).logged == 0
+
+
+def test_with_a_memo_only_the_files_that_need_it_are_read_again(s: Setup) -> None:
+    vdir = write_vdir(s.dir / "v", {"a": event("a", NOW - timedelta(days=1), attendees=[ADA])})
+    (vdir / "broken.ics").write_bytes(b"nonsense")
+    soon = event("soon", NOW + timedelta(hours=1), attendees=[BOB])
+    write_vdir(vdir, {"soon": soon})
+    memo = CalendarMemo()
+
+    def read(now: datetime = NOW) -> CalendarReport:
+        return read_calendars(
+            s.store,
+            CalendarConfig(sources=(vdir,)),
+            [ME],
+            BERLIN,
+            now,
+            warn=s.warnings.append,
+            memo=memo,
+        )
+
+    assert read().logged == 1 and len(s.warnings) == 1
+    write_vdir(vdir, {"b": event("b", NOW - timedelta(days=2), attendees=[ADA])})
+    assert read().logged == 1 and len(s.warnings) == 1  # broken.ics: not read again
+    assert read(NOW + timedelta(hours=2)).logged == 1  # soon.ics: its meeting has started
+    assert s.dates(s.bob) == [(NOW + timedelta(hours=1)).strftime("%Y-%m-%dT%H:%M:%SZ")]
+    assert len(s.warnings) == 1
+    with s.store.atomic():  # the contacts changed: every file is read again
+        s.store.contacts.add("Carol", ["carol@example.org"], now=NOW)
+    assert read().logged == 0 and len(s.warnings) == 2
 
 
 def test_a_new_contact_gets_their_past_meetings(s: Setup) -> None:

@@ -28,6 +28,11 @@ class CalendarFile:
     path: Path
     size: int
     mtime_ns: int
+    inode: int = 0  # vdirsyncer replaces a file by renaming a new one over it
+
+    @property
+    def signature(self) -> tuple[int, int, int]:
+        return (self.size, self.mtime_ns, self.inode)
 
 
 @dataclass(frozen=True)
@@ -44,7 +49,7 @@ def list_source(source: Path) -> Listing:
     except OSError as exc:
         return Listing((), f"cannot be read: {_reason(exc)}")
     if stat.S_ISREG(info.st_mode):
-        return Listing((CalendarFile(source, info.st_size, info.st_mtime_ns),))
+        return Listing((CalendarFile(source, info.st_size, info.st_mtime_ns, info.st_ino),))
     if not stat.S_ISDIR(info.st_mode):
         return Listing((), "is neither a file nor a directory")
     found: list[CalendarFile] = []
@@ -103,7 +108,9 @@ def _ics_files(directory: Path) -> list[CalendarFile]:
             except OSError:
                 continue  # gone meanwhile
             if stat.S_ISREG(info.st_mode):
-                found.append(CalendarFile(Path(entry.path), info.st_size, info.st_mtime_ns))
+                found.append(
+                    CalendarFile(Path(entry.path), info.st_size, info.st_mtime_ns, info.st_ino)
+                )
     return sorted(found, key=lambda item: item.path)
 
 

@@ -6,6 +6,10 @@ settings; or when time has brought one of its meetings with a contact into the p
 first start after the last read, at most LOOKAHEAD later). What is kept of a source in
 `meta` is a digest of all that and a few counts, nothing of an event.
 
+The service also keeps in memory what each file gave (CalendarMemo): a changed vdir is then
+read again only in its files that changed or whose next meeting with a contact has started,
+and a broken file is warned about once per change of it.
+
 The interactions of a source and its new state commit in one transaction (in parts of
 BATCH_ROWS for a huge one, the state with the last: a read cut short is simply done again,
 and logs nothing twice). One file that cannot be read never stops the others: it is one
@@ -40,6 +44,22 @@ FILE_SECONDS = 20.0  # a file still expanding events after this is cut short
 BATCH_ROWS = 50_000
 
 Warn = Callable[[str], None]
+
+
+@dataclass(frozen=True)
+class _FileMemo:
+    signature: tuple[int, int, int]
+    next_start: datetime | None
+    unreadable: bool
+    left_out: int
+
+
+class CalendarMemo:
+    """What a long-running reader remembers of the files it read, in memory only."""
+
+    def __init__(self) -> None:
+        self.basis: str | None = None  # the contacts, [me] and settings it holds for
+        self.sources: dict[Path, dict[Path, _FileMemo]] = {}
 
 
 @dataclass(frozen=True)
@@ -85,19 +105,23 @@ def read_calendars(
     warn: Warn = lambda line: None,
     heartbeat: Callable[[], None] = lambda: None,
     monotonic: Callable[[], float] = time.monotonic,
+    memo: CalendarMemo | None = None,
 ) -> CalendarReport:
-    """Read every source that changed (all with `force`) and log its meetings."""
+    """Read every source that changed (all with `force`) and log its meetings; with a
+    `memo`, only the files of a source that need it."""
     owner = frozenset(me)
     if not owner:
         raise ConfigError("[me] addresses is missing: Kithkin cannot tell which events are yours")
     book = store.contacts.address_book()
     basis = _digest([FORMAT, settings.max_attendees, sorted(owner), sorted(book.items())])
-    reader = _Reader(store, settings, owner, book, zone, now, warn, heartbeat, monotonic)
+    if memo is not None and (memo.basis != basis or force):
+        memo.basis, memo.sources = basis, {}
+    reader = _Reader(store, settings, owner, book, zone, now, warn, heartbeat, monotonic, memo)
     results = []
     for source in settings.sources:
         listing = list_source(source)
         digest = _digest(
-            [basis, listing.problem, [(str(f.path), f.size, f.mtime_ns) for f in listing.files]]
+            [basis, listing.problem, [(str(f.path), *f.signature) for f in listing.files]]
         )
         state = source_state(store, source)
         due = state.get("due")
@@ -132,10 +156,11 @@ class _Reader:
         warn: Warn,
         heartbeat: Callable[[], None],
         monotonic: Callable[[], float],
+        memo: CalendarMemo | None,
     ) -> None:
         self.store, self.settings, self.owner, self.book = store, settings, owner, book
         self.zone, self.now, self.warn = zone, now, warn
-        self.heartbeat, self.monotonic = heartbeat, monotonic
+        self.heartbeat, self.monotonic, self.memo = heartbeat, monotonic, memo
 
     def wanted(self, participants: tuple[Participant, ...]) -> bool:
         found = attendance(participants, self.book, self.owner, self.settings.max_attendees)
@@ -152,18 +177,21 @@ class _Reader:
         rows: list[Interaction] = []
         logged = unreadable = left_out = count = 0
         upcoming = [self.now + LOOKAHEAD]
+        known = self.memo.sources.get(source, {}) if self.memo is not None else {}
+        current: dict[Path, _FileMemo] = {}
         for item in files:
             count += 1
             self.heartbeat()
-            outcome = self._file(item.path)
-            if outcome is None:
-                unreadable += 1
-                continue
-            found, next_start, skipped = outcome
-            rows.extend(found)
-            left_out += skipped
-            if next_start is not None:
-                upcoming.append(next_start)
+            memo = known.get(item.path)
+            if memo is None or memo.signature != item.signature or _due(memo, self.now):
+                fresh = self._file(item)
+                rows.extend(fresh.rows)
+                memo = fresh.memo
+            current[item.path] = memo
+            unreadable += memo.unreadable
+            left_out += memo.left_out
+            if memo.next_start is not None:
+                upcoming.append(memo.next_start)
             if len(rows) >= BATCH_ROWS:
                 with self.store.atomic():
                     logged += self.store.interactions.add(rows)
@@ -181,11 +209,14 @@ class _Reader:
             logged += self.store.interactions.add(rows)
             new_state["logged_total"] = int(state.get("logged_total") or 0) + logged
             self.store.meta.set(STATE_KEY + str(source), json.dumps(new_state, sort_keys=True))
+        if self.memo is not None:
+            self.memo.sources[source] = current  # only once committed
         return SourceResult(source, True, count, logged, unreadable, left_out, problem)
 
-    def _file(self, path: Path) -> tuple[list[Interaction], datetime | None, int] | None:
-        """The file's meetings, its next one, how many events were left out; None: the file
-        could not be read (one warning said why)."""
+    def _file(self, item: CalendarFile) -> _FileRead:
+        """The file's meetings, and what to remember of it: its next meeting with a contact,
+        how many events were left out, or that it could not be read (a warning said why)."""
+        path = item.path
         try:
             data = read_bounded(path)
             deadline = self.monotonic() + FILE_SECONDS
@@ -200,10 +231,10 @@ class _Reader:
             )
         except (FileProblem, CalendarError) as exc:
             self.warn(f"calendar file {path}: {exc}")
-            return None
+            return _FileRead([], _FileMemo(item.signature, None, True, 0))
         except Exception as exc:  # noqa: BLE001 - a hostile file must not stop the others
             self.warn(f"calendar file {path}: not read: unexpected {type(exc).__name__}")
-            return None
+            return _FileRead([], _FileMemo(item.signature, None, True, 0))
         skipped = result.left_out + result.unreadable
         if skipped:
             self.warn(
@@ -216,7 +247,17 @@ class _Reader:
             for occurrence in result.occurrences
             for row in meeting_rows(occurrence, self.book, self.owner, self.settings.max_attendees)
         ]
-        return rows, result.next_start, skipped
+        return _FileRead(rows, _FileMemo(item.signature, result.next_start, False, skipped))
+
+
+@dataclass(frozen=True)
+class _FileRead:
+    rows: list[Interaction]
+    memo: _FileMemo
+
+
+def _due(memo: _FileMemo, now: datetime) -> bool:
+    return memo.next_start is not None and memo.next_start <= now
 
 
 def _digest(value: object) -> str:

@@ -1,9 +1,10 @@
 """The service's calendar step: at each poll, the calendar sources that changed are read
 (daemon/calendar/) before the mailbox is, whatever state the mailbox is in.
 
-Unchanged sources cost a listing of their files. A warning about a file is logged when the
-file is read, so once per change of it; a failure of the whole step is logged when it
-changes, like the sync's, and never stops the service.
+Unchanged sources cost a listing of their files; of a changed one, only the files that
+changed are read (the memo). A warning about a file is logged when the file is read, so
+once per change of it; a failure of the whole step is logged when it changes, like the
+sync's, and never stops the service.
 """
 
 from __future__ import annotations
@@ -13,7 +14,7 @@ import sqlite3
 from collections.abc import Callable
 
 from kithkin.daemon.app import App
-from kithkin.daemon.calendar.reader import read_calendars
+from kithkin.daemon.calendar.reader import CalendarMemo, read_calendars
 from kithkin.daemon.errors import KithkinError, frames, unexpected
 from kithkin.daemon.service.health import Clock
 from kithkin.daemon.store import database_failure
@@ -27,6 +28,7 @@ class CalendarStep:
         self.clock = clock
         self.heartbeat = heartbeat
         self.last_error: str | None = None
+        self.memo = CalendarMemo()
 
     def run(self) -> None:
         config = self.app.config
@@ -41,6 +43,7 @@ class CalendarStep:
                 self.clock.now(),
                 warn=lambda line: log.warning("%s", line),
                 heartbeat=self.heartbeat,
+                memo=self.memo,
             )
         except Exception as exc:  # noqa: BLE001 - the calendar never stops the service
             if isinstance(exc, sqlite3.DatabaseError):
