@@ -5,6 +5,8 @@ written relative to now)."""
 from __future__ import annotations
 
 import json
+import subprocess
+import sys
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
@@ -134,3 +136,13 @@ def test_sync_reads_the_calendar_before_the_mailbox(dovecot, tmp_path: Path, run
     assert sorted(r["subject"] for r in rows) == ["Standup", "hello"]
     quiet = run_cli("--config", str(config), "sync", "-q")
     assert "Calendar" not in quiet.stdout and quiet.stdout.startswith("Synced: ")
+
+
+def test_sync_and_status_load_icalendar_only_for_a_calendar() -> None:
+    code = (
+        "import sys; from kithkin.daemon.cli import cli; "
+        "[cli.get_command(None, name) for name in ('sync', 'status', 'run', 'calendar')]; "
+        "print('icalendar' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

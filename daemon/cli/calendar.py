@@ -3,15 +3,17 @@
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import click
 
 from kithkin.daemon.app import App
-from kithkin.daemon.calendar.reader import CalendarReport, read_calendars, source_state
 from kithkin.daemon.cli.output import pass_app
 from kithkin.daemon.errors import UsageError
 from kithkin.parsers.text import clean_line
+
+if TYPE_CHECKING:
+    from kithkin.daemon.calendar.reader import CalendarReport
 
 
 def warn(line: str) -> None:
@@ -23,6 +25,8 @@ def read_sources(app: App, *, force: bool = False) -> CalendarReport | None:
     config = app.config
     if not config.calendar.sources:
         return None
+    from kithkin.daemon.calendar.reader import read_calendars  # icalendar: only when needed
+
     return read_calendars(
         app.store,
         config.calendar,
@@ -78,6 +82,8 @@ def read(app: App, read_all: bool) -> None:
 
 def status_data(app: App) -> list[dict[str, Any]]:
     """What `kithkin status` shows of each configured source."""
+    from kithkin.daemon.calendar.reader import source_state
+
     found = []
     for source in app.config.calendar.sources:
         state = source_state(app.store, source)

@@ -12,12 +12,15 @@ from __future__ import annotations
 import logging
 import sqlite3
 from collections.abc import Callable
+from typing import TYPE_CHECKING
 
 from kithkin.daemon.app import App
-from kithkin.daemon.calendar.reader import CalendarMemo, read_calendars
 from kithkin.daemon.errors import KithkinError, frames, unexpected
 from kithkin.daemon.service.health import Clock
 from kithkin.daemon.store import database_failure
+
+if TYPE_CHECKING:
+    from kithkin.daemon.calendar.reader import CalendarMemo
 
 log = logging.getLogger("kithkin.service")
 
@@ -28,12 +31,16 @@ class CalendarStep:
         self.clock = clock
         self.heartbeat = heartbeat
         self.last_error: str | None = None
-        self.memo = CalendarMemo()
+        self.memo: CalendarMemo | None = None
 
     def run(self) -> None:
         config = self.app.config
         if not config.calendar.sources:
             return
+        from kithkin.daemon.calendar.reader import CalendarMemo, read_calendars  # when needed
+
+        if self.memo is None:
+            self.memo = CalendarMemo()
         try:
             report = read_calendars(
                 self.app.store,
