@@ -48,6 +48,7 @@ _RULE_PARTS = {
 }
 _LINE_START = re.compile(rb"^(BEGIN|END)[ \t]*:", re.MULTILINE | re.IGNORECASE)
 _NOT_PEOPLE = {"ROOM", "RESOURCE"}
+_NOT_THERE = {"DECLINED", "DELEGATED"}  # PARTSTAT: a delegate went instead
 
 
 class CalendarError(ValueError):
@@ -57,7 +58,7 @@ class CalendarError(ValueError):
 @dataclass(frozen=True)
 class Participant:
     address: str  # normalised
-    declined: bool = False
+    declined: bool = False  # or delegated: not there
     person: bool = True  # False: a room or other resource, or a non-participant
 
 
@@ -143,7 +144,7 @@ def participants(component: Any) -> tuple[Participant, ...]:
         address = _address(entry)
         if address is None:
             continue
-        declined = not is_organizer and _param(entry, "PARTSTAT").upper() == "DECLINED"
+        declined = not is_organizer and _param(entry, "PARTSTAT").upper() in _NOT_THERE
         person = is_organizer or (
             _param(entry, "CUTYPE").upper() not in _NOT_PEOPLE
             and _param(entry, "ROLE").upper() != "NON-PARTICIPANT"

@@ -182,6 +182,7 @@ def test_who_was_there(s: Setup) -> None:
                 extra="ATTENDEE;CUTYPE=ROOM:mailto:room2@example.org",
             ),
             event("cancelled", day, attendees=[ADA], status="CANCELLED"),
+            event("delegated", day, attendees=[(ADA, "DELEGATED"), "carol@example.org"]),
         )
     )
     ada = {row["date"]: row for row in s.meetings(s.ada)}

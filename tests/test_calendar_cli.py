@@ -120,7 +120,7 @@ def test_calendar_read_says_what_is_missing(tmp_path: Path, run_cli) -> None:
     no_me = tmp_path / "no-me.toml"
     no_me.write_text(f'[store]\npath = "{tmp_path / "k.db"}"\n[calendar]\nsources = ["x"]\n')
     result = run_cli("--config", str(no_me), "calendar", "read")
-    assert result.exit_code == 2 and "[me] addresses is missing" in result.stderr
+    assert result.exit_code == 2 and f"{no_me}: [me] addresses is missing" in result.stderr
 
 
 def test_sync_reads_the_calendar_before_the_mailbox(dovecot, tmp_path: Path, run_cli) -> None:

@@ -9,7 +9,7 @@ import click
 
 from kithkin.daemon.app import App
 from kithkin.daemon.cli.output import pass_app
-from kithkin.daemon.errors import UsageError
+from kithkin.daemon.errors import ConfigError, UsageError
 from kithkin.parsers.text import clean_line
 
 if TYPE_CHECKING:
@@ -25,6 +25,8 @@ def read_sources(app: App, *, force: bool = False) -> CalendarReport | None:
     config = app.config
     if not config.calendar.sources:
         return None
+    if not config.me:
+        raise ConfigError(f"{config.source}: [me] addresses is missing (who you are in events)")
     from kithkin.daemon.calendar.reader import read_calendars  # icalendar: only when needed
 
     return read_calendars(
