@@ -42,10 +42,12 @@ ALLOWED: dict[str, set[str]] = {
     "daemon.doctor": {"daemon.mail", "daemon.config", "daemon.store.schema",
                       "daemon.store.connection", "daemon.sync.engine", "daemon.core",
                       "daemon.errors", "parsers"},
+    "daemon.calendar": {"daemon.store", "daemon.config", "daemon.core", "daemon.errors",
+                        "parsers"},
     "daemon.service": {"daemon.app", "daemon.sync", "daemon.summary", "daemon.mail",
                        "daemon.sources",
                        "daemon.steering", "daemon.store", "daemon.config", "daemon.core",
-                       "daemon.errors", "parsers"},
+                       "daemon.errors", "parsers", "daemon.calendar"},
     "daemon.setup": {"daemon.config", "daemon.errors", "parsers"},
     "daemon.cli": {"daemon", "parsers"},
     "daemon": set(),  # the package itself: its version

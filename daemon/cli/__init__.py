@@ -36,7 +36,7 @@ COMMANDS = {
     "init": "setup", "credentials": "setup", "contacts": "contacts", "sync": "sync",
     "interactions": "sync", "log": "people", "unlog": "people", "note": "people",
     "show": "people", "report": "report", "summary": "report", "run": "service",
-    "status": "service", "doctor": "doctor", "suggest": "suggest",
+    "status": "service", "doctor": "doctor", "suggest": "suggest", "calendar": "calendar",
 }  # fmt: skip
 
 

@@ -8,6 +8,8 @@ from typing import Any
 import click
 
 from kithkin.daemon.app import App
+from kithkin.daemon.cli.calendar import status_data as calendar_status
+from kithkin.daemon.cli.calendar import status_lines as calendar_lines
 from kithkin.daemon.cli.output import pass_app, print_json, sanitised
 from kithkin.daemon.cli.sources import source_origins
 from kithkin.daemon.core.dates import utc_iso
@@ -71,6 +73,7 @@ def status_data(app: App) -> dict[str, Any]:
         ],
         "replies_ignored": ignored_counts(store),
         **sources_status(app),
+        "calendar": calendar_status(app),
     }
 
 
@@ -169,6 +172,8 @@ def status(app: App, as_json: bool) -> None:
     echo_sources(data)
     if data["pending_backfill"]:
         click.echo(f"{data['pending_backfill']} new address(es) to look up at the next sync")
+    for line in calendar_lines(data["calendar"]):
+        click.echo(line)
 
 
 def echo_sources(data: dict[str, Any]) -> None:

@@ -11,6 +11,7 @@ import click
 
 from kithkin.daemon import book
 from kithkin.daemon.app import App
+from kithkin.daemon.cli.calendar import read_calendars
 from kithkin.daemon.cli.output import pass_app, print_json, sanitised
 from kithkin.daemon.cli.progress import LineProgress, TerminalProgress
 from kithkin.daemon.cli.sources import echo_reports, read_sources
@@ -121,10 +122,15 @@ def sync(app: App, backfill: bool, retry_skipped: bool, quiet: bool) -> None:
     A message that cannot be read (the server fails to send it, or reading it fails) never
     stops the mail after it: it is set aside by folder and number, listed by `kithkin
     status`, and read again with --retry-skipped.
+
+    The [calendar] sources that changed are read first (see `kithkin calendar read`).
     """
     if app.config.contacts.sources:
         reports = read_sources(app)  # first: mail of people new on a card is matched
         echo_reports([r for r in reports if not quiet or r.problems or r.error], every=False)
+    meetings = read_calendars(app)  # [calendar] sources that changed, before the mailbox
+    if meetings is not None and not quiet:
+        click.echo(f"Calendar: {meetings.summary()}")
     progress: TerminalProgress | LineProgress | None
     if quiet:
         progress = None

@@ -13,6 +13,7 @@ from dataclasses import replace
 from pathlib import Path
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from kithkin.daemon.config.calendar import calendar_config
 from kithkin.daemon.config.contacts import contacts_config
 from kithkin.daemon.config.mailboxes import delivery_mailbox, read_mailboxes
 from kithkin.daemon.config.model import (
@@ -73,6 +74,7 @@ def _build(root: TableReader) -> Config:
     analysis = _analysis(root)
     daemon = _daemon(root)
     contacts = contacts_config(root, root.source.parent)
+    calendar = calendar_config(root.section("calendar"))
     store_path = default_store_path()
     if (store := root.section("store")) is not None:
         raw_path = store.take("path", str)
@@ -93,6 +95,7 @@ def _build(root: TableReader) -> Config:
         daemon=daemon,
         store_path=store_path,
         contacts=contacts,
+        calendar=calendar,
     )
 
 

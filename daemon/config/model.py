@@ -8,6 +8,7 @@ from datetime import tzinfo
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
+from kithkin.daemon.config.calendar import CalendarConfig
 from kithkin.daemon.config.contacts import ContactsConfig
 from kithkin.daemon.config.paths import default_store_path
 from kithkin.daemon.core.analysis import AnalysisConfig
@@ -85,6 +86,7 @@ class Config:
     store_path: Path = field(default_factory=default_store_path)
     exists: bool = True
     contacts: ContactsConfig = field(default_factory=ContactsConfig)
+    calendar: CalendarConfig = field(default_factory=CalendarConfig)
 
     def owner_zone(self) -> tzinfo:
         """`[summary] timezone`, else the system's: where the owner's days begin."""

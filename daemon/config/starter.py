@@ -72,6 +72,11 @@ max_people = 7                   # people in the summary; `kithkin report` shows
 
 # [store]
 # path = "{store_path}"
+
+# Meetings with your contacts from calendar files: .ics files, or vdirs (vdirsyncer).
+# [calendar]
+# sources = ["~/.calendars/work/", "~/Downloads/team.ics"]
+# max_attendees = 100            # more people than this besides you: nobody's meeting
 """
 
 

@@ -38,8 +38,8 @@ class Contact:
 
 @dataclass(frozen=True)
 class Interaction:
-    """One interaction to log: an email matched to a contact, or a call or meeting logged by
-    hand (kind != "email", audience 1)."""
+    """One interaction to log: an email matched to a contact, a call or meeting logged by
+    hand (kind != "email", audience 1), or a meeting from the calendar (core/meetings.py)."""
 
     contact_id: int
     direction: str | None  # "in", "out"; None for what was logged by hand

@@ -38,6 +38,7 @@ from kithkin.daemon.errors import KithkinError, frames, unexpected
 from kithkin.daemon.mail.credentials import Credential
 from kithkin.daemon.mail.session import ImapSession
 from kithkin.daemon.service.accounts import Account, adopt_unnamed, arrange, mailbox_store
+from kithkin.daemon.service.calendar import CalendarStep
 from kithkin.daemon.service.contact_sources import read_contact_sources
 from kithkin.daemon.service.health import Clock, Health, SystemClock, Wakeup
 from kithkin.daemon.service.notify import Notifier, watchdog_interval
@@ -83,6 +84,7 @@ class Service:
         self.push = Push(
             self.clock, lambda: mailbox_store(self.store, self.config, self.config.require_imap())
         )
+        self.calendar = CalendarStep(app, self.clock, self.ping_watchdog)
 
     @property
     def config(self) -> Config:
@@ -239,6 +241,7 @@ class Service:
         """Sync every mailbox: the first on the service's own connection, then each other on
         its own; each with its own backoff. The address books of [contacts] sources first."""
         read_contact_sources(self.app, self.clock.now(), heartbeat=self.ping_watchdog)
+        self.calendar.run()  # the changed calendar sources, whatever state the mailbox is in
         self._poll(self.config.require_imap(), self.health, self._mailbox, self._disconnect)
         self.others, gone = arrange(self.config, self.others)
         for account in gone:

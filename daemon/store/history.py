@@ -15,9 +15,10 @@ from kithkin.daemon.core.rhythm import ContactDays
 from kithkin.daemon.store.connection import Subject
 from kithkin.daemon.store.interactions import day_bound
 
-# What answers a message from them: your email to at most three people, or a call or meeting,
-# which is logged by the day (at noon UTC) and so answers all of that day's mail.
-_ANSWER = f"(kind != 'email' OR (direction = 'out' AND {SQL_PERSONAL}))"
+# What answers a message from them: your email to at most three people, or a call or meeting
+# (of at most three besides you: a meeting from the calendar has its audience), which answers
+# all of that day's mail (one logged by hand is dated noon UTC).
+_ANSWER = f"({SQL_PERSONAL} AND (kind != 'email' OR direction = 'out'))"
 
 
 class History(Subject):
@@ -126,7 +127,8 @@ class History(Subject):
                    SELECT n.contact_id,
                           CASE WHEN EXISTS (SELECT 1 FROM interactions h
                                             WHERE h.contact_id = n.contact_id
-                                              AND h.day = a.day AND h.kind != 'email')
+                                              AND h.day = a.day AND h.kind != 'email'
+                                              AND h.{SQL_PERSONAL})
                                THEN substr(a.date, 1, 10) || 'T23:59:59Z'
                                ELSE a.date END AS date
                    FROM newest n LEFT JOIN interactions a ON a.id = n.answer)
@@ -144,8 +146,9 @@ class History(Subject):
     def unanswered_runs(self, last_day: int, minimum: int) -> dict[int, tuple[int, str, str]]:
         """contact_id -> (count, first, last) of personal emails sent since their last reply.
 
-        A reply is any incoming email or any interaction logged by hand. CROSS JOIN keeps
-        SQLite from scanning the whole interactions table first.
+        A reply is any incoming email, or a call or meeting of at most three people besides
+        you (all that is logged by hand; a meeting from the calendar may be larger). CROSS
+        JOIN keeps SQLite from scanning the whole interactions table first.
         """
         bound = day_bound(last_day)
         rows = self.db.execute(
@@ -153,7 +156,7 @@ class History(Subject):
                    SELECT c.id AS contact_id,
                           (SELECT r.date FROM interactions r
                            WHERE r.contact_id = c.id AND r.date < ?
-                             AND (r.direction = 'in' OR r.kind != 'email')
+                             AND (r.direction = 'in' OR (r.kind != 'email' AND r.{SQL_PERSONAL}))
                            ORDER BY r.date DESC LIMIT 1) AS date
                    FROM contacts c)
                SELECT i.contact_id, COUNT(*), MIN(i.date), MAX(i.date)
