@@ -13,6 +13,7 @@ from kithkin.daemon.cli.output import pass_app, print_json, sanitised
 from kithkin.daemon.core.dates import parse_birthday, parse_date, parse_days, parse_lead
 from kithkin.daemon.core.records import Contact
 from kithkin.daemon.errors import UsageError
+from kithkin.parsers.contacts import unsupported_format
 from kithkin.parsers.text import clean_line
 
 
@@ -81,6 +82,9 @@ def import_(app: App, file: Path) -> None:
         data = file.read_bytes()
     except OSError as exc:
         raise UsageError(f"{shown}: cannot read: {exc.strerror}") from None
+    unsupported = unsupported_format(data)
+    if unsupported is not None:  # a workbook renamed .csv: say so, not a page of noise
+        raise UsageError(f"{shown}: {unsupported}")
     report = book.import_contacts(app.store, data, now=app.clock())
     for problem in report.problems:
         click.echo(f"{shown}:{problem.line}: {clean_line(problem.message)}", err=True)
