@@ -75,7 +75,9 @@ def import_(app: App, file: Path) -> None:
 
     People are matched by email address: importing the same file again changes nothing, and
     nothing you edited in Kithkin is overwritten. Entries that cannot be read are listed with
-    their line numbers; the rest is imported. Exit status 1 if any entry failed.
+    their line numbers; the rest is imported. A value that cannot be read (a birthday that is
+    not a date) is a warning: the entry is imported without it. Exit status 1 if any entry
+    was skipped.
     """
     shown = clean_line(str(file))  # a file name can hold anything too
     try:
@@ -87,13 +89,16 @@ def import_(app: App, file: Path) -> None:
         raise UsageError(f"{shown}: {unsupported}")
     report = book.import_contacts(app.store, data, now=app.clock())
     for problem in report.problems:
-        click.echo(f"{shown}:{problem.line}: {clean_line(problem.message)}", err=True)
-    click.echo(
+        warning = "warning: " if problem.warning else ""
+        click.echo(f"{shown}:{problem.line}: {warning}{clean_line(problem.message)}", err=True)
+    counts = (
         f"Imported {clean_line(file.name)}: {len(report.added)} added, "
-        f"{len(report.updated)} updated, "
-        f"{report.unchanged} unchanged, {len(report.problems)} skipped"
+        f"{len(report.updated)} updated, {report.unchanged} unchanged, {report.skipped} skipped"
     )
-    if report.problems:
+    if report.warnings:
+        counts += f"; {report.warnings} warning" + ("s" if report.warnings > 1 else "")
+    click.echo(counts)
+    if report.skipped:
         raise SystemExit(1)
 
 

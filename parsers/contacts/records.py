@@ -27,8 +27,12 @@ class ContactRecord:
 
 @dataclass(frozen=True)
 class Problem:
+    """Something wrong at `line`. A warning's entry was imported all the same (without the
+    bad value: a birthday that is not a date, one address of several); else it was not."""
+
     line: int
     message: str
+    warning: bool = False
 
     def __str__(self) -> str:
         return f"line {self.line}: {self.message}"

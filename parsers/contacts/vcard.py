@@ -52,6 +52,7 @@ class _Fields:
     formatted_name: str = ""
     structured_name: str = ""
     emails: list[str] = field(default_factory=list)
+    invalid_emails: list[str] = field(default_factory=list)  # previews, for a skipped card
     birthday: str | None = None
     tags: list[str] = field(default_factory=list)
     problems: list[Problem] = field(default_factory=list)
@@ -257,10 +258,11 @@ def _build_record(card: _Card) -> tuple[ContactRecord | None, list[Problem]]:
             reader(fields, prop)
     emails = list(dict.fromkeys(fields.emails))
     named = fields.formatted_name or fields.structured_name
-    if not emails:
+    if not emails:  # one problem for the card: its warnings would say it was imported
         who = f" for {preview(named)}" if named else ""
-        fields.problems.append(Problem(card.number, f"no valid email address{who}; skipped"))
-        return None, fields.problems
+        rejected = fields.invalid_emails
+        why = f" (not an address: {', '.join(rejected)})" if rejected else ""
+        return None, [Problem(card.number, f"no valid email address{who}{why}; skipped")]
     record = ContactRecord(
         name=named or emails[0].rpartition("@")[0],
         emails=tuple(emails),
@@ -290,7 +292,9 @@ def _read_email(fields: _Fields, prop: _Property) -> None:
         return
     address = normalise_address(raw)
     if address is None:
-        fields.problems.append(Problem(prop.number, f"not an email address: {preview(raw)}"))
+        message = f"not an email address: {preview(raw)}"
+        fields.problems.append(Problem(prop.number, message, warning=True))
+        fields.invalid_emails.append(preview(raw))
     else:
         fields.emails.append(address)
 
@@ -302,7 +306,7 @@ def _read_birthday(fields: _Fields, prop: _Property) -> None:
     birthday = normalise_birthday(raw)
     if birthday is None:
         message = f"not a birthday: {preview(raw)}; imported without it"
-        fields.problems.append(Problem(prop.number, message))
+        fields.problems.append(Problem(prop.number, message, warning=True))
     fields.birthday = birthday
 
 
