@@ -43,8 +43,17 @@ def report(app: App, as_of: str | None, as_json: bool) -> None:
     result = report_for(app.store, as_of_day(app, as_of), app.config.analysis)
     if as_json:
         print_json(result.as_json())
+    elif result.is_empty and not result.never_in_touch and not app.store.contacts.all():
+        click.echo(f"As of {result.as_of.isoformat()}\n{NO_CONTACTS}")
     else:
         print_report(sanitised(result))
+
+
+NO_CONTACTS = """\
+No contacts yet, so there is nothing to report. Add the people you want to keep up with:
+  kithkin contacts add NAME --email ADDRESS
+  kithkin contacts import FILE    (a vCard or CSV file, e.g. exported from your phone)
+  kithkin suggest                 (people you exchange mail with, to choose from)"""
 
 
 def print_report(result: Report) -> None:
