@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import imaplib
 import smtplib
+import socket
 import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -21,6 +22,7 @@ from imapclient import IMAPClient
 from kithkin.daemon.config import ImapConfig, ServerConfig
 from kithkin.daemon.errors import DeliveryError
 from kithkin.daemon.mail.connect import describe_failure, open_client, tls_context
+from kithkin.daemon.mail.port_security import SecurityMismatch, await_greeting, plain_text_port
 from kithkin.parsers.addresses import ascii_address
 
 
@@ -34,13 +36,20 @@ def send_smtp(message: EmailMessage, server: ServerConfig, secret: str | None) -
         return
     except DeliveryError:
         raise
+    except SecurityMismatch as exc:
+        failure = f"cannot send: {exc}"
+    except ssl.SSLError as exc:
+        hint = None
+        if server.security == "tls" and not isinstance(exc, ssl.SSLCertVerificationError):
+            hint = plain_text_port("smtp", server.host, server.port, server.timeout)
+        failure = f"cannot send: {hint or describe_failure(exc)}"
     except smtplib.SMTPAuthenticationError:
         failure = "SMTP login failed (wrong username or password?)"
     except smtplib.SMTPResponseException as exc:
         error = exc.smtp_error
         text = error.decode("utf-8", "replace") if isinstance(error, bytes) else str(error)
         failure = f"SMTP error {exc.smtp_code}: {text[:200]}"
-    except (smtplib.SMTPException, OSError, ssl.SSLError, UnicodeError) as exc:
+    except (smtplib.SMTPException, OSError, UnicodeError) as exc:
         failure = f"cannot send: {describe_failure(exc)}"
     # Raised outside the `except`, so not chained: a UnicodeEncodeError holds the secret.
     raise DeliveryError(f"{where}: {failure}")
@@ -58,7 +67,7 @@ def _submit(
             context=tls_context(server.ca_file),
         )
     else:
-        client = smtplib.SMTP(server.host, server.port, timeout=server.timeout)
+        client = _PlainSMTP(server.host, server.port, timeout=server.timeout)
     with client:
         client.ehlo()
         if server.security == "starttls":
@@ -71,6 +80,16 @@ def _submit(
         refused = client.send_message(message, to_addrs=[recipient])
         if refused:
             raise DeliveryError(f"{where}: recipient refused: {recipient}")
+
+
+class _PlainSMTP(smtplib.SMTP):
+    """smtplib over plain TCP (`security = "starttls"` or "none") that does not wait out
+    the timeout for a greeting from a port that speaks TLS from the start."""
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        sock = socket.create_connection((host, port), timeout, self.source_address)
+        await_greeting(sock, "smtp", host, port, timeout)
+        return sock
 
 
 def _log_in(client: smtplib.SMTP, server: ServerConfig, secret: str) -> None:
