@@ -105,7 +105,16 @@ class ImportReport:
     added: list[str] = field(default_factory=list)
     updated: list[str] = field(default_factory=list)
     unchanged: int = 0
-    problems: list[Problem] = field(default_factory=list)
+    problems: list[Problem] = field(default_factory=list)  # by line, warnings among them
+
+    @property
+    def skipped(self) -> int:
+        """Problems that kept an entry out (a warning's entry was imported, counted above)."""
+        return sum(not problem.warning for problem in self.problems)
+
+    @property
+    def warnings(self) -> int:
+        return sum(problem.warning for problem in self.problems)
 
 
 def import_contacts(

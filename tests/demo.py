@@ -6,11 +6,15 @@ the test suite's own pymap server (tests/pymapserver.py).
 Starts pymap on 127.0.0.1, fills INBOX and Sent with a year of correspondence with about
 thirty people (plus newsletters and strangers, which Kithkin must ignore), then runs the real
 `kithkin contacts import`, `kithkin sync` and `kithkin summary --preview` against it. No
-account, no network beyond 127.0.0.1.
+account, no network beyond 127.0.0.1. Its files (config, password, contacts, database) are
+private (0600) in a temporary directory removed at the end, whatever happens; the preview
+is kept in tests/artifacts/demo/ (`--keep DIR` keeps everything in DIR instead).
 """
 
 from __future__ import annotations
 
+import argparse
+import os
 import random
 import re
 import subprocess
@@ -29,6 +33,8 @@ from mailboxes import imap_client
 from pymapserver import PymapServer
 
 OWNER = "you@home.example"
+# The summary's preview outlives the run, beside the test suite's renderings (ignored by git).
+PREVIEW = Path(os.environ.get("KITHKIN_ARTIFACTS", Path(__file__).parent / "artifacts")) / "demo"
 DAY = timedelta(days=1)
 ENTRY = re.compile(r"^(?:Reply|Write|Send wishes) to (.+) <", re.MULTILINE)  # an entry's first line
 
@@ -247,32 +253,45 @@ def kithkin(config: Path, *args: str) -> subprocess.CompletedProcess[str]:
     )
 
 
-def main() -> None:
-    started = time.monotonic()
-    directory = Path(tempfile.mkdtemp(prefix="kithkin-demo-"))
+def write_private(path: Path, text: str) -> None:
+    """`text` into a new file only its owner may read: the config names the password file,
+    the password file holds it, the vCard names people."""
+    descriptor = os.open(path, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o600)
+    with os.fdopen(descriptor, "w", encoding="utf-8") as file:
+        file.write(text)
+
+
+def write_demo_files(directory: Path, server: PymapServer, persons: list[Person]) -> Path:
+    """The password, config and contacts of the demo in `directory`, each 0600; the config."""
+    write_private(directory / "password", server.password + "\n")
+    config = directory / "config.toml"
+    write_private(
+        config,
+        f'[imap]\nhost = "127.0.0.1"\nport = {server.port}\nsecurity = "none"\n'
+        f'username = "{server.username}"\n'
+        f'password_command = ["cat", "{directory / "password"}"]\n'
+        f'folders = ["INBOX", "Sent"]\n\n[me]\naddresses = ["{OWNER}"]\n\n'
+        f'[summary]\nto = "{OWNER}"\ndelivery = "imap"\n\n'
+        f'[store]\npath = "{directory / "kithkin.db"}"\n',
+    )
+    write_private(directory / "contacts.vcf", vcard(persons))
+    return config
+
+
+def run(directory: Path, preview: Path) -> None:
+    """The demo, with its files in `directory` and the summary's preview in `preview`."""
     today = datetime.now(UTC).date()
     rng = random.Random(20261123)
     persons = people(random.Random(20261123), today)
     mail = correspondence(rng, today)
     with PymapServer() as server:
-        (directory / "password").write_text(server.password + "\n")
-        (directory / "password").chmod(0o600)
         print(
             f"Demo mailbox: pymap on 127.0.0.1:{server.port}, {len(mail)} messages "
             f"({len(persons)} friends, a newsletter and 52 strangers)...",
             flush=True,
         )
         fill(server, mail)
-        config = directory / "config.toml"
-        config.write_text(
-            f'[imap]\nhost = "127.0.0.1"\nport = {server.port}\nsecurity = "none"\n'
-            f'username = "{server.username}"\n'
-            f'password_command = ["cat", "{directory / "password"}"]\n'
-            f'folders = ["INBOX", "Sent"]\n\n[me]\naddresses = ["{OWNER}"]\n\n'
-            f'[summary]\nto = "{OWNER}"\ndelivery = "imap"\n\n'
-            f'[store]\npath = "{directory / "kithkin.db"}"\n'
-        )
-        (directory / "contacts.vcf").write_text(vcard(persons), encoding="utf-8")
+        config = write_demo_files(directory, server, persons)
         for step in (("contacts", "import", str(directory / "contacts.vcf")), ("sync",)):
             print(f"$ kithkin {' '.join(step)}", flush=True)
             result = kithkin(config, *step)
@@ -280,23 +299,43 @@ def main() -> None:
             if result.returncode != 0:
                 sys.stdout.write(result.stderr)
                 sys.exit(result.returncode)
-        print("$ kithkin summary --preview", directory / "preview", "\n", flush=True)
-        result = kithkin(config, "summary", "--preview", str(directory / "preview"))
+        print("$ kithkin summary --preview", preview, "\n", flush=True)
+        result = kithkin(config, "summary", "--preview", str(preview))
         sys.stdout.write(result.stdout)
         if result.returncode != 0:
             sys.stdout.write(result.stderr)
             sys.exit(result.returncode)
-        text = (directory / "preview" / "summary.txt").read_text(encoding="utf-8")
+        text = (preview / "summary.txt").read_text(encoding="utf-8")
         listed = [m.group(1) for m in ENTRY.finditer(text)]
         once = "each once" if len(listed) == len(set(listed)) else "SOMEONE TWICE (bug!)"
         print(f"\nPeople in the summary: {len(listed)}, {once}")
         raw = (directory / "kithkin.db").read_bytes()
         leaked = b"stranger" in raw or b"Newsletter" in raw
         print(f"Strangers and newsletters in the database: {'YES (bug!)' if leaked else 'none'}")
-        print(
-            f"Everything is in {directory} (config.toml, kithkin.db, preview/). "
-            f"Done in {time.monotonic() - started:.0f}s."
-        )
+
+
+def main(argv: list[str] | None = None) -> None:
+    parser = argparse.ArgumentParser(description="The Kithkin demo: `make demo`.")
+    parser.add_argument(
+        "--keep",
+        metavar="DIR",
+        type=Path,
+        help="keep the config, database and contacts in DIR (a new directory), to try more "
+        "commands on; by default they are removed, and only the preview is kept",
+    )
+    args = parser.parse_args(argv)
+    started = time.monotonic()
+    if args.keep is not None and args.keep.exists():
+        parser.error(f"{args.keep} exists; --keep needs a new directory")
+    if args.keep is not None:
+        args.keep.mkdir(mode=0o700, parents=True)
+        run(args.keep, args.keep / "preview")
+        kept = f"Everything is in {args.keep} (config.toml, kithkin.db, preview/)."
+    else:
+        with tempfile.TemporaryDirectory(prefix="kithkin-demo-") as directory:
+            run(Path(directory), PREVIEW)
+        kept = f"The preview stays in {PREVIEW}/; `--keep DIR` keeps the rest as well."
+    print(f"Done in {time.monotonic() - started:.0f}s. {kept}")
 
 
 if __name__ == "__main__":

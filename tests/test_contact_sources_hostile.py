@@ -209,7 +209,8 @@ def test_the_starter_configs_contacts_section_reads(tmp_path) -> None:
         address="me@example.org", host="imap.example.org", username="me",
         password_command=None, store_path=str(tmp_path / "k.db"),
     )  # fmt: skip
-    text = text.replace("# [contacts]", "[contacts]").replace("# sources =", "sources =")
+    head, contacts = text.split("# [contacts]", 1)
+    text = head + "[contacts]" + contacts.replace("# sources =", "sources =", 1)
     config = tmp_path / "config.toml"
     config.write_text(text)
     assert [s.shown for s in load_config(config).contacts.sources] == [

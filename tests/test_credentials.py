@@ -58,11 +58,59 @@ def test_a_failing_password_command_is_one_clear_line(command, message) -> None:
     assert "\n" not in str(caught.value)
 
 
-def test_a_password_command_never_leaks_its_stderr() -> None:
-    command = ("sh", "-c", f"echo {SECRET} >&2; exit 3")
+NOT_A_SHELL = "(run directly, not through a shell: use `sh -c '...'` for pipes)"
+
+
+@pytest.mark.parametrize(
+    ("script", "said"),
+    [
+        ("echo 'Error: mail/imap is not in the password store.' >&2; exit 1",
+         "exited with status 1: Error: mail/imap is not in the password store. "),
+        ("printf '\\033[31mgpg:\\tno  secret key\\033[0m\\n\\nsecond line' >&2; exit 2",
+         "exited with status 2: gpg: no secret key "),
+        ("printf '%0300d' 0 >&2; exit 4", f"exited with status 4: {'0' * 199}… "),
+        ("echo 'no such entry' >&2", "printed nothing: no such entry "),
+        ("exit 5", "exited with status 5 "),
+    ],
+)  # fmt: skip
+def test_a_failing_password_command_shows_its_first_stderr_line(script: str, said: str) -> None:
+    with pytest.raises(CredentialError) as caught:
+        get_secret(server(password_command=("sh", "-c", script)), {})
+    assert str(caught.value) == f"imap password_command: sh {said}{NOT_A_SHELL}"
+
+
+@pytest.mark.parametrize(
+    "script",
+    [
+        f"echo {SECRET}; echo 'gpg: decryption failed' >&2; exit 2",
+        f"echo {SECRET}; echo 'wrong password: {SECRET}' >&2; exit 3",
+        f"printf 'user\\n{SECRET}'; echo 'prompt: {SECRET}' >&2; exit 1",
+        f"printf '{SECRET}'; echo {SECRET} >&2; exit 1",
+    ],
+    ids=["stderr says something else", "stderr repeats it", "on the second line", "no newline"],
+)
+def test_a_secret_printed_on_stdout_never_appears_in_the_error(script: str) -> None:
+    """Its stdout is the secret, even when the command fails: never shown, and a stderr
+    line that repeats any line of it is not shown either."""
+    with pytest.raises(CredentialError) as caught:
+        get_secret(server(password_command=("sh", "-c", script)), {})
+    text = str(caught.value)
+    assert SECRET not in text and "s3cret" not in text
+    assert "exited with status" in text and NOT_A_SHELL in text
+    if "decryption failed" in script:
+        assert text.endswith(f"exited with status 2: gpg: decryption failed {NOT_A_SHELL}")
+    else:
+        assert text.endswith(f"exited with status {script[-1]} {NOT_A_SHELL}")
+    assert caught.value.__cause__ is None and caught.value.__context__ is None
+
+
+def test_a_command_that_is_not_found_says_it_is_not_run_through_a_shell() -> None:
+    command = ("pass show mail/imap | head -1",)  # one word: what a shell would have split
     with pytest.raises(CredentialError) as caught:
         get_secret(server(password_command=command), {})
-    assert SECRET not in str(caught.value)
+    assert str(caught.value) == (
+        f"imap password_command: pass show mail/imap | head -1: not found {NOT_A_SHELL}"
+    )
 
 
 def test_without_any_source_the_error_says_what_was_tried(no_keyring) -> None:

@@ -137,7 +137,7 @@ def test_birthday_forms(cell: str, birthday: str | None) -> None:
 def test_a_bad_birthday_is_a_problem_and_the_row_imports_without_it(cell: str) -> None:
     assert parse_csv(f"Name,Email,Birthday\nAnn,a@x.example,{cell}\n") == (
         [ContactRecord("Ann", ("a@x.example",), line=2)],
-        [Problem(2, f"not a birthday: {cell!r}; imported without it")],
+        [Problem(2, f"not a birthday: {cell!r}; imported without it", warning=True)],
     )
 
 
@@ -208,9 +208,9 @@ def test_an_invalid_email_next_to_a_valid_one_is_a_problem_and_the_row_imports()
     assert parse_csv("Name,Email,Email 2\nAnn,ann@example.org,ann at home\n") == (
         [ContactRecord("Ann", ("ann@example.org",), line=2)],
         [
-            Problem(2, "not an email address: 'ann'"),
-            Problem(2, "not an email address: 'at'"),
-            Problem(2, "not an email address: 'home'"),
+            Problem(2, "not an email address: 'ann'", warning=True),
+            Problem(2, "not an email address: 'at'", warning=True),
+            Problem(2, "not an email address: 'home'", warning=True),
         ],
     )
 
@@ -285,7 +285,7 @@ def test_google_csv_new_format() -> None:
             ContactRecord("someone", ("someone@example.net",), line=6),
             ContactRecord("Bad Date", ("bad.date@example.net",), line=7),
         ],
-        [Problem(7, "not a birthday: '28/12/1969'; imported without it")],
+        [Problem(7, "not a birthday: '28/12/1969'; imported without it", warning=True)],
     )
 
 
@@ -323,9 +323,9 @@ BROKEN_RECORDS = [
 BROKEN_PROBLEMS = [
     Problem(3, "no valid email address for 'Bob'; row skipped"),
     Problem(6, "no valid email address for 'Dave' (not an address: 'not-an-address'); row skipped"),
-    Problem(8, "not a birthday: '31/12/1999'; imported without it"),
-    Problem(9, "not an email address: 'frank.example.com'"),
-    Problem(12, "not a birthday: '2001-02-29'; imported without it"),
+    Problem(8, "not a birthday: '31/12/1999'; imported without it", warning=True),
+    Problem(9, "not an email address: 'frank.example.com'", warning=True),
+    Problem(12, "not a birthday: '2001-02-29'; imported without it", warning=True),
 ]
 
 

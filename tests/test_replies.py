@@ -174,7 +174,7 @@ def test_every_command_is_applied_once(owner: Owner) -> None:
 def test_results_appear_at_the_top_of_the_next_summary(owner: Owner, tmp_path: Path) -> None:
     owner.reply("mute Bob\r\nsnooze Zed 3w\r\nsnooze Ad 3w\r\nthanks!\r\n")
     owner.cli("sync", "-q")
-    assert owner.cli("summary", "--send", "--as-of", AS_OF).exit_code == 0
+    assert owner.cli("summary", "--send", "--force", "--as-of", AS_OF).exit_code == 0
     with imap_client(owner.server) as client:
         client.select_folder("INBOX", readonly=True)
         uids = client.search(["HEADER", "X-Kithkin-Summary", ""])

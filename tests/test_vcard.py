@@ -109,8 +109,8 @@ def test_an_invalid_email_is_a_problem_on_its_line_but_the_card_still_imports() 
     assert parse_vcards(text) == (
         [ContactRecord("Ann", ("ann@example.org",), line=1)],
         [
-            Problem(3, "not an email address: 'not an address'"),
-            Problem(5, "not an email address: '<x@y>z'"),
+            Problem(3, "not an email address: 'not an address'", warning=True),
+            Problem(5, "not an email address: '<x@y>z'", warning=True),
         ],
     )
 
@@ -125,11 +125,16 @@ def test_an_invalid_email_is_a_problem_on_its_line_but_the_card_still_imports() 
         (["N:Lee;Ann;;;"], [Problem(1, "no valid email address for 'Ann Lee'; skipped")]),
         (["VERSION:3.0"], [Problem(1, "no valid email address; skipped")]),
         (
-            ["FN:Ann", "EMAIL:nobody"],
+            ["FN:Ann", "EMAIL:nobody", "EMAIL:x@"],
             [
-                Problem(1, "no valid email address for 'Ann'; skipped"),
-                Problem(3, "not an email address: 'nobody'"),
+                Problem(
+                    1, "no valid email address for 'Ann' (not an address: 'nobody', 'x@'); skipped"
+                )
             ],
+        ),
+        (  # no warning: nothing of the card was imported
+            ["FN:Ann", "BDAY:circa 1800"],
+            [Problem(1, "no valid email address for 'Ann'; skipped")],
         ),
     ],
 )
@@ -179,7 +184,7 @@ def test_a_birthday_that_is_not_a_date_is_a_problem_and_the_card_imports_without
 ) -> None:
     assert parse_vcards(card("FN:Ann", "EMAIL:ann@example.org", line)) == (
         [ContactRecord("Ann", ("ann@example.org",), birthday=None, line=1)],
-        [Problem(4, f"not a birthday: {shown}; imported without it")],
+        [Problem(4, f"not a birthday: {shown}; imported without it", warning=True)],
     )
 
 
@@ -362,6 +367,7 @@ def test_outlook_2_1_file_with_quoted_printable_latin_1() -> None:
                 ("francoise@example.fr", "f.aubigne@example.org"),
                 tags=("Famille", "Lyon"),
                 line=9,
+                note="Rencontrée à Lyon. Aime le thé vert.",
             ),
             ContactRecord("Élodie Dupré", ("elodie@example.fr",), birthday="--03-15", line=21),
         ],
@@ -378,6 +384,7 @@ def test_thunderbird_3_0_file() -> None:
                 birthday="1982-11-30",
                 tags=("Work", "Physics, Condensed Matter"),
                 line=1,
+                note="Met at the 2019 conference. Likes long walks.",
             ),
             ContactRecord(
                 "Chidi Okafor", ("chidi.okafor@example.ng",), birthday="1990-03-15", line=17
@@ -401,7 +408,7 @@ def test_4_0_file() -> None:
             ContactRecord("Ada Lovelace", ("ada@analytical.example",), line=12),
             ContactRecord("Grace Hopper", ("grace@navy.example",), birthday="1906-12-09", line=18),
         ],
-        [Problem(16, "not a birthday: 'circa 1815'; imported without it")],
+        [Problem(16, "not a birthday: 'circa 1815'; imported without it", warning=True)],
     )
 
 
@@ -431,8 +438,8 @@ BROKEN_RECORDS = [
 BROKEN_PROBLEMS = [
     Problem(6, "text outside a vCard: 'this line should not be here'"),
     Problem(11, "malformed line (no colon): 'this line has no colon'"),
-    Problem(13, "not an email address: 'not-an-address'"),
-    Problem(14, "not a birthday: '1990-02-30'; imported without it"),
+    Problem(13, "not an email address: 'not-an-address'", warning=True),
+    Problem(14, "not a birthday: '1990-02-30'; imported without it", warning=True),
     Problem(16, "vCard has no END:VCARD; skipped"),
     Problem(20, "no valid email address for 'Dave No Mail'; skipped"),
     Problem(25, "END:VCARD without BEGIN:VCARD"),

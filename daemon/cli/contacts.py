@@ -15,6 +15,7 @@ from kithkin.daemon.core.dates import parse_birthday, parse_date, parse_days, pa
 from kithkin.daemon.core.records import Contact
 from kithkin.daemon.errors import UsageError
 from kithkin.daemon.sources.wording import removed_line
+from kithkin.parsers.contacts import unsupported_format
 from kithkin.parsers.text import clean_line
 
 EVERY_HELP = (
@@ -101,22 +102,30 @@ def import_(app: App, file: Path, allow_duplicate: bool) -> None:
     nothing you edited in Kithkin is overwritten. An entry whose addresses are all new but
     whose name a contact has (case and accents aside) is not added: it is listed, and
     --allow-duplicate adds it as another person. Entries that cannot be read are listed with
-    their line numbers; the rest is imported. Exit status 1 if any entry failed.
+    their line numbers; the rest is imported. A value that cannot be read (a birthday that is
+    not a date) is a warning: the entry is imported without it. Exit status 1 if any entry
+    was skipped.
     """
     shown = clean_line(str(file))  # a file name can hold anything too
     try:
         data = file.read_bytes()
     except OSError as exc:
         raise UsageError(f"{shown}: cannot read: {exc.strerror}") from None
+    unsupported = unsupported_format(data)
+    if unsupported is not None:  # a workbook renamed .csv: say so, not a page of noise
+        raise UsageError(f"{shown}: {unsupported}")
     report = book.import_contacts(app.store, data, allow_duplicate=allow_duplicate, now=app.clock())
     for problem in report.problems:
-        click.echo(f"{shown}:{problem.line}: {clean_line(problem.message)}", err=True)
-    click.echo(
+        warning = "warning: " if problem.warning else ""
+        click.echo(f"{shown}:{problem.line}: {warning}{clean_line(problem.message)}", err=True)
+    counts = (
         f"Imported {clean_line(file.name)}: {len(report.added)} added, "
-        f"{len(report.updated)} updated, "
-        f"{report.unchanged} unchanged, {len(report.problems)} skipped"
+        f"{len(report.updated)} updated, {report.unchanged} unchanged, {report.skipped} skipped"
     )
-    if report.problems:
+    if report.warnings:
+        counts += f"; {report.warnings} warning" + ("s" if report.warnings > 1 else "")
+    click.echo(counts)
+    if report.skipped:
         raise SystemExit(1)
 
 

@@ -43,8 +43,17 @@ def report(app: App, as_of: str | None, as_json: bool) -> None:
     result = report_for(app.store, as_of_day(app, as_of), app.config.analysis)
     if as_json:
         print_json(result.as_json())
+    elif result.is_empty and not result.never_in_touch and not app.store.contacts.all():
+        click.echo(f"As of {result.as_of.isoformat()}\n{NO_CONTACTS}")
     else:
         print_report(sanitised(result))
+
+
+NO_CONTACTS = """\
+No contacts yet, so there is nothing to report. Add the people you want to keep up with:
+  kithkin contacts add NAME --email ADDRESS
+  kithkin contacts import FILE    (a vCard or CSV file, e.g. exported from your phone)
+  kithkin suggest                 (people you exchange mail with, to choose from)"""
 
 
 def print_report(result: Report) -> None:
@@ -91,21 +100,36 @@ def print_report(result: Report) -> None:
     "directory inside it if DIR is shared with other users).",
 )
 @click.option("--send", is_flag=True, help="Deliver it now ([summary] delivery).")
+@click.option("--force", is_flag=True, help="With --send: send even if --send sent one this week.")
 @click.option("--as-of", "as_of", metavar="DATE", help=AS_OF_HELP)
 @pass_app
-def summary(app: App, preview_dir: Path | None, send: bool, as_of: str | None) -> None:
+def summary(app: App, preview_dir: Path | None, send: bool, force: bool, as_of: str | None) -> None:
     """Render the weekly summary: preview it in a folder, or send it to yourself.
 
     It goes only to you ([summary] to, one of your [me] addresses), by SMTP or, with
     `delivery = "imap"`, straight into your INBOX. No images, no tracking, no links except
     mailto:. Templates can be overridden in $XDG_CONFIG_HOME/kithkin/templates/.
+
+    `--send` sends one a week (the week of --as-of, in your time zone; the scheduled one
+    of `kithkin run` is counted apart): run again, it says when it was sent and sends
+    nothing, unless --force.
     """
     if bool(preview_dir) == send:
         raise UsageError("choose one: --preview DIR or --send")
+    if force and not send:
+        raise UsageError("--force goes with --send")
     day = as_of_day(app, as_of)
     if send:
-        outcome = weekly.send_summary(app.store, app.config, as_of=day, now=app.clock())
-        if outcome.status == "empty":
+        outcome = weekly.send_summary(
+            app.store, app.config, as_of=day, now=app.clock(), force=force
+        )
+        if outcome.status == "already-sent" and outcome.sent_at is not None:
+            when = outcome.sent_at.astimezone(app.config.owner_zone())
+            click.echo(
+                f"A summary was already sent this week, on {when:%Y-%m-%d at %H:%M}: "
+                "nothing sent (--force sends another)."
+            )
+        elif outcome.status == "empty":
             click.echo("Nothing to report and send_when_empty = false: nothing sent.")
         else:
             click.echo(f'Sent "{outcome.subject}" to {app.config.summary_recipient()}.')

@@ -19,6 +19,7 @@ from imapclient.imapclient import SocketTimeout
 from kithkin.daemon.config import ImapConfig
 from kithkin.daemon.errors import LoginRefused, MailboxError
 from kithkin.daemon.mail.credentials import Credential
+from kithkin.daemon.mail.port_security import SecurityMismatch, await_greeting, plain_text_port
 
 log = logging.getLogger(__name__)
 
@@ -32,6 +33,29 @@ def tls_context(ca_file: object | None) -> ssl.SSLContext:
     if ca_file:
         context.load_verify_locations(cafile=str(ca_file))
     return context
+
+
+class _PlainIMAP4(imaplib.IMAP4):
+    """imaplib over plain TCP (`security = "starttls"` or "none") that does not wait out
+    the timeout for a greeting from a port that speaks TLS from the start."""
+
+    def __init__(self, host: str, port: int, timeout: float) -> None:
+        self._greeting_timeout = timeout
+        super().__init__(host, port, timeout=timeout)
+
+    def _create_socket(self, timeout: float | None = None) -> socket.socket:
+        timeout = self._greeting_timeout if timeout is None else timeout
+        sock = socket.create_connection((self.host, self.port), timeout)
+        await_greeting(sock, "imap", self.host, self.port, timeout)
+        return sock
+
+
+class _Client(IMAPClient):  # type: ignore[misc]  # imapclient has no type hints
+    def _create_IMAP4(self) -> imaplib.IMAP4:
+        if self.ssl:
+            imap: imaplib.IMAP4 = super()._create_IMAP4()
+            return imap
+        return _PlainIMAP4(self.host, self.port, self._timeout.connect)
 
 
 def open_client(config: ImapConfig, credential: Credential | str) -> IMAPClient:
@@ -61,16 +85,22 @@ def open_client(config: ImapConfig, credential: Credential | str) -> IMAPClient:
 
 def _open_once(config: ImapConfig, secret: str) -> IMAPClient:
     where = f"{config.host}:{config.port}"
+    connect_timeout = min(config.timeout, 30)
     try:
-        client = IMAPClient(
+        client = _Client(
             config.host,
             port=config.port,
             ssl=config.security == "tls",
             ssl_context=tls_context(config.ca_file) if config.security != "none" else None,
-            timeout=SocketTimeout(connect=min(config.timeout, 30), read=config.timeout),
+            timeout=SocketTimeout(connect=connect_timeout, read=config.timeout),
         )
+    except SecurityMismatch as exc:
+        raise MailboxError(f"{where}: cannot connect: {exc}") from None
     except (*NETWORK_ERRORS, *MALFORMED) as exc:
-        raise MailboxError(f"{where}: cannot connect: {describe_failure(exc)}") from None
+        hint = None
+        if isinstance(exc, ssl.SSLError) and not isinstance(exc, ssl.SSLCertVerificationError):
+            hint = plain_text_port("imap", config.host, config.port, connect_timeout)
+        raise MailboxError(f"{where}: cannot connect: {hint or describe_failure(exc)}") from None
     client.normalise_times = False
     with suppress(OSError):  # imapclient writes a command in pieces: do not wait on ACKs
         client.socket().setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)

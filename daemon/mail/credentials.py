@@ -16,9 +16,13 @@ from pathlib import Path
 from kithkin.daemon.config import ServerConfig
 from kithkin.daemon.config.model import TOKEN_AUTHS
 from kithkin.daemon.errors import CredentialError
+from kithkin.parsers.text import clean_line
 
 KEYRING_SERVICE = "kithkin"
 COMMAND_TIMEOUT = 60
+STDERR_SHOWN = 200  # characters of the first line a failing password_command wrote to stderr
+STDERR_READ = 8192  # bytes of its stderr looked at for that line
+NOT_A_SHELL = " (run directly, not through a shell: use `sh -c '...'` for pipes)"
 KEYRING_TIMEOUT = 15.0
 
 
@@ -126,10 +130,11 @@ def _from_command(server: ServerConfig, command: tuple[str, ...]) -> str:
     result = _run_password_command(command)
     if isinstance(result, str):
         raise CredentialError(f"{server.kind} password_command: {program}{result}")
-    # Its stderr is not shown: a password manager may echo what it was asked for.
     if result.returncode != 0:
         raise CredentialError(
             f"{server.kind} password_command: {program} exited with status {result.returncode}"
+            + _said(result)
+            + NOT_A_SHELL
         )
     text = _utf8(result.stdout)
     if text is None:
@@ -138,8 +143,24 @@ def _from_command(server: ServerConfig, command: tuple[str, ...]) -> str:
         )
     secret = _strip_newline(text)
     if not secret:
-        raise CredentialError(f"{server.kind} password_command: {program} printed nothing")
+        raise CredentialError(
+            f"{server.kind} password_command: {program} printed nothing{_said(result)}"
+            + NOT_A_SHELL
+        )
     return secret
+
+
+def _said(result: subprocess.CompletedProcess[bytes]) -> str:
+    """A colon and the first line the command wrote to stderr (why `pass` failed, say), cleaned
+    and cut short; nothing if that line holds any line of its stdout, where secrets go: a
+    command that prints the password and then fails must not have it shown."""
+    stderr = result.stderr[:STDERR_READ].decode("utf-8", "replace")
+    line = next((clean for raw in stderr.splitlines() if (clean := clean_line(raw))), "")
+    stdout = result.stdout.decode("utf-8", "replace")
+    printed = {clean for raw in (stdout, *stdout.splitlines()) if (clean := clean_line(raw))}
+    if not line or any(text in line for text in printed):
+        return ""
+    return ": " + (line if len(line) <= STDERR_SHOWN else line[: STDERR_SHOWN - 1] + "…")
 
 
 def _run_password_command(command: tuple[str, ...]) -> subprocess.CompletedProcess[bytes] | str:
@@ -154,9 +175,9 @@ def _run_password_command(command: tuple[str, ...]) -> subprocess.CompletedProce
             check=False,
         )
     except FileNotFoundError:
-        return ": not found"
+        return ": not found" + NOT_A_SHELL
     except PermissionError:
-        return ": not executable"
+        return ": not executable" + NOT_A_SHELL
     except subprocess.TimeoutExpired:
         return f" did not finish in {COMMAND_TIMEOUT}s"
 

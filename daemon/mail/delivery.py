@@ -10,6 +10,7 @@ from __future__ import annotations
 import base64
 import imaplib
 import smtplib
+import socket
 import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager, suppress
@@ -22,6 +23,7 @@ from kithkin.daemon.config import ImapConfig, ServerConfig
 from kithkin.daemon.errors import DeliveryError
 from kithkin.daemon.mail.connect import describe_failure, open_client, tls_context
 from kithkin.daemon.mail.credentials import Credential
+from kithkin.daemon.mail.port_security import SecurityMismatch, await_greeting, plain_text_port
 from kithkin.parsers.addresses import ascii_address
 
 
@@ -47,6 +49,13 @@ def send_smtp(
             return
         except DeliveryError:
             raise
+        except SecurityMismatch as exc:
+            failure = f"cannot send: {exc}"
+        except ssl.SSLError as exc:
+            hint = None
+            if server.security == "tls" and not isinstance(exc, ssl.SSLCertVerificationError):
+                hint = plain_text_port("smtp", server.host, server.port, server.timeout)
+            failure = f"cannot send: {hint or describe_failure(exc)}"
         except smtplib.SMTPAuthenticationError:
             failure = (
                 "SMTP login failed (wrong username or password?)"
@@ -59,7 +68,7 @@ def send_smtp(
             error = exc.smtp_error
             text = error.decode("utf-8", "replace") if isinstance(error, bytes) else str(error)
             failure = f"SMTP error {exc.smtp_code}: {text[:200]}"
-        except (smtplib.SMTPException, OSError, ssl.SSLError, UnicodeError) as exc:
+        except (smtplib.SMTPException, OSError, UnicodeError) as exc:
             failure = f"cannot send: {describe_failure(exc)}"
         break
     # Raised outside the `except`, so not chained: a UnicodeEncodeError holds the secret.
@@ -89,7 +98,7 @@ def open_smtp(server: ServerConfig) -> smtplib.SMTP:
             context=tls_context(server.ca_file),
         )
     else:
-        client = smtplib.SMTP(server.host, server.port, timeout=server.timeout)
+        client = _PlainSMTP(server.host, server.port, timeout=server.timeout)
     try:
         client.ehlo()
         if server.security == "starttls":
@@ -102,6 +111,16 @@ def open_smtp(server: ServerConfig) -> smtplib.SMTP:
         client.close()
         raise
     return client
+
+
+class _PlainSMTP(smtplib.SMTP):
+    """smtplib over plain TCP (`security = "starttls"` or "none") that does not wait out
+    the timeout for a greeting from a port that speaks TLS from the start."""
+
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        sock = socket.create_connection((host, port), timeout, self.source_address)
+        await_greeting(sock, "smtp", host, port, timeout)
+        return sock
 
 
 def log_in(client: smtplib.SMTP, server: ServerConfig, secret: str) -> None:

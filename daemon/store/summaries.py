@@ -30,6 +30,15 @@ class Summaries(Subject):
         ).fetchone()
         return dict(zip(("token", "created_at", "sent_at"), row, strict=True)) if row else None
 
+    def sent_in_week(self, week: str, trigger: str) -> dict[str, Any] | None:
+        """The newest summary of `week` made by `trigger` and marked sent."""
+        row = self.db.execute(
+            "SELECT token, created_at, sent_at FROM summaries WHERE week = ? AND trigger = ? "
+            "AND sent_at IS NOT NULL ORDER BY sent_at DESC, id DESC LIMIT 1",
+            [week, trigger],
+        ).fetchone()
+        return dict(zip(("token", "created_at", "sent_at"), row, strict=True)) if row else None
+
     def last_sent(self) -> dict[str, Any] | None:
         row = self.db.execute(
             "SELECT week, token, trigger, created_at, sent_at FROM summaries "

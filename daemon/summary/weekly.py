@@ -13,6 +13,7 @@ from datetime import date, datetime
 from email.message import EmailMessage
 
 from kithkin.daemon.config import Config, ServerConfig
+from kithkin.daemon.core.dates import parse_utc_iso
 from kithkin.daemon.core.digest import NEXT_SUMMARY_DAYS
 from kithkin.daemon.errors import CredentialError, unexpected
 from kithkin.daemon.mail.credentials import Credential
@@ -32,6 +33,7 @@ class Outcome:
     week: str
     token: str | None = None
     subject: str | None = None
+    sent_at: datetime | None = None  # for "already-sent": when that one went out
 
 
 def prepare(
@@ -77,20 +79,28 @@ def send_summary(
     now: datetime,
     trigger: str = "manual",
     week: str | None = None,
+    force: bool = False,
 ) -> Outcome:
-    """Render and deliver one summary; `trigger="schedule"` sends at most once per week."""
+    """Render and deliver one summary, at most one per week and trigger: the schedule's,
+    and the owner's `summary --send` (unless `force`). The week is `as_of`'s, a day in the
+    owner's time zone."""
     week = week or week_of(as_of)
-    existing = store.summaries.for_week(week, trigger) if trigger == "schedule" else None
-    if existing and existing["sent_at"]:
-        return Outcome("already-sent", week, existing["token"])
+    existing = None  # a scheduled one left pending by a crash: sent again, the same
+    if trigger == "schedule":
+        existing = store.summaries.for_week(week, trigger)
+        if existing and existing["sent_at"]:
+            return Outcome("already-sent", week, existing["token"])
+    elif not force and (sent := store.summaries.sent_in_week(week, trigger)):
+        return Outcome("already-sent", week, sent["token"], sent_at=parse_utc_iso(sent["sent_at"]))
     token = existing["token"] if existing else new_token()
     if not existing:
         with store.atomic():
             store.summaries.new(week, token, trigger, now)
     rendered, extras = prepare(store, config, as_of, token)
     if rendered.empty and not extras.reply_keys and not config.summary.send_when_empty:
-        with store.atomic():
-            store.summaries.mark_sent(token, now)
+        if trigger == "schedule":  # this week's job is done; a `--send` may try again
+            with store.atomic():
+                store.summaries.mark_sent(token, now)
         return Outcome("empty", week, token, rendered.subject)
     message = build_message(rendered, owner=config.summary_recipient(), now=now)
     if existing and _delivered_before(message, config):

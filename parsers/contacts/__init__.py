@@ -1,9 +1,11 @@
 """Contact files (vCard 2.1/3.0/4.0 or CSV) -> `ContactRecord`s, plus a `Problem` per bad line.
 
 `read_contact_file` (in `sniff`) decodes the bytes and picks the reader; `vcard` and
-`csvfile` read one format each; `records` holds what they return and share.
+`csvfile` read one format each; `records` holds what they return and share; `binary` names
+the spreadsheets and archives that are neither.
 """
 
+from kithkin.parsers.contacts.binary import unsupported_format
 from kithkin.parsers.contacts.csvfile import parse_csv
 from kithkin.parsers.contacts.records import (
     MAX_NAME,
@@ -28,4 +30,5 @@ __all__ = [
     "parse_vcards",
     "read_contact_file",
     "read_vcard_file",
+    "unsupported_format",
 ]

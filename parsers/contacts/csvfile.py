@@ -156,7 +156,7 @@ def _build_record(row: _Row, columns: _Columns, problems: list[Problem]) -> Cont
         problems.append(Problem(row.line, f"no valid email address{who}{rejected}; row skipped"))
         return None
     for raw in invalid:
-        problems.append(Problem(row.line, f"not an email address: {raw}"))
+        problems.append(Problem(row.line, f"not an email address: {raw}", warning=True))
     return ContactRecord(
         name=name or emails[0].rpartition("@")[0],
         emails=tuple(emails),
@@ -196,7 +196,8 @@ def _birthday(row: _Row, columns: _Columns, problems: list[Problem]) -> str | No
         return None
     birthday = normalise_birthday(raw)
     if birthday is None:
-        problems.append(Problem(row.line, f"not a birthday: {preview(raw)}; imported without it"))
+        message = f"not a birthday: {preview(raw)}; imported without it"
+        problems.append(Problem(row.line, message, warning=True))
     return birthday
 
 

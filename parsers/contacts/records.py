@@ -5,7 +5,7 @@ on a name and a birthday, and how a bad value is quoted in a problem.
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import date
 
 MAX_NAME = 500  # characters: a longer "name" is garbage, not a person
@@ -31,10 +31,15 @@ class ContactRecord:
 
 @dataclass(frozen=True)
 class Problem:
+    """Something wrong at `line`. A warning's entry was imported all the same (without the
+    bad value: a birthday that is not a date, one address of several); else it was not."""
+
     line: int
     message: str
-    skipped: bool = False  # a whole entry was left out (not just one of its values)
-    uid: str | None = None  # the UID of the vCard left out, where it had one
+    # For readers of address books (daemon/sources/), not part of what the problem says:
+    skipped: bool = field(default=False, compare=False)  # a whole entry was left out
+    uid: str | None = field(default=None, compare=False)  # the left-out vCard's UID, if any
+    warning: bool = False  # a value left out; the entry itself was read
 
     def __str__(self) -> str:
         return f"line {self.line}: {self.message}"

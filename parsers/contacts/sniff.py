@@ -6,6 +6,7 @@ on. Which reader runs is decided by the content, not the file name.
 
 from __future__ import annotations
 
+from kithkin.parsers.contacts.binary import unsupported_format
 from kithkin.parsers.contacts.csvfile import parse_csv
 from kithkin.parsers.contacts.records import MAX_NAME, ContactRecord, Problem, name_too_long
 from kithkin.parsers.contacts.vcard import looks_like_vcard, parse_vcards
@@ -13,7 +14,12 @@ from kithkin.parsers.text import decode_file
 
 
 def read_contact_file(data: bytes) -> tuple[list[ContactRecord], list[Problem]]:
-    """Decode `data` (UTF-8, UTF-16 with BOM, or Windows-1252) and parse it as vCard or CSV."""
+    """Decode `data` (UTF-8, UTF-16 with BOM, or Windows-1252) and parse it as vCard or CSV.
+
+    A spreadsheet or archive is one problem saying what it is (`unsupported_format`)."""
+    unsupported = unsupported_format(data)
+    if unsupported is not None:
+        return [], [Problem(1, unsupported)]
     text = decode_file(data)
     if looks_like_vcard(text):
         return _named(*parse_vcards(text))

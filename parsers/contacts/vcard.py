@@ -55,6 +55,7 @@ class _Fields:
     structured_name: str = ""
     nickname: str = ""
     emails: list[str] = field(default_factory=list)
+    invalid_emails: list[str] = field(default_factory=list)  # previews, for a skipped card
     birthday: str | None = None
     tags: list[str] = field(default_factory=list)
     uid: str = ""
@@ -268,11 +269,12 @@ def _build_record(card: _Card) -> tuple[ContactRecord | None, list[Problem]]:
             reader(fields, prop)
     emails = list(dict.fromkeys(fields.emails))
     named = fields.formatted_name or fields.structured_name
-    if not emails:
+    if not emails:  # one problem for the card: its warnings would say it was imported
         who = f" for {preview(named)}" if named else ""
-        message = f"no valid email address{who}; skipped"
-        fields.problems.append(Problem(card.number, message, skipped=True, uid=fields.uid or None))
-        return None, fields.problems
+        rejected = fields.invalid_emails
+        why = f" (not an address: {', '.join(rejected)})" if rejected else ""
+        message = f"no valid email address{who}{why}; skipped"
+        return None, [Problem(card.number, message, skipped=True, uid=fields.uid or None)]
     record = ContactRecord(
         name=named or emails[0].rpartition("@")[0],
         emails=tuple(emails),
@@ -314,7 +316,9 @@ def _read_email(fields: _Fields, prop: _Property) -> None:
         return
     address = normalise_address(raw)
     if address is None:
-        fields.problems.append(Problem(prop.number, f"not an email address: {preview(raw)}"))
+        message = f"not an email address: {preview(raw)}"
+        fields.problems.append(Problem(prop.number, message, warning=True))
+        fields.invalid_emails.append(preview(raw))
     else:
         fields.emails.append(address)
 
@@ -326,7 +330,7 @@ def _read_birthday(fields: _Fields, prop: _Property) -> None:
     birthday = normalise_birthday(raw)
     if birthday is None:
         message = f"not a birthday: {preview(raw)}; imported without it"
-        fields.problems.append(Problem(prop.number, message))
+        fields.problems.append(Problem(prop.number, message, warning=True))
     fields.birthday = birthday
 
 
