@@ -77,6 +77,10 @@ def sync(app: App, backfill: bool, retry_skipped: bool, quiet: bool) -> None:
     A message that cannot be read (the server fails to send it, or reading it fails) never
     stops the mail after it: it is set aside by folder and number, listed by `kithkin
     status`, and read again with --retry-skipped.
+
+    A folder that cannot be read (one in [imap] folders that the server does not have, say)
+    is named in one line on stderr, the other folders are still synced, and the exit status
+    is 2 for a configured folder that does not exist, 1 for any other.
     """
     progress: TerminalProgress | LineProgress | None
     if quiet:
@@ -93,6 +97,10 @@ def sync(app: App, backfill: bool, retry_skipped: bool, quiet: bool) -> None:
         if progress is not None:
             progress.close()
     click.echo(f"Synced: {clean_line(report.summary())}")
+    for error in report.errors:
+        click.echo(f"kithkin: error: {clean_line(error)}", err=True)
+    if report.errors:
+        sys.exit(2 if any(folder.missing for folder in report.folders) else 1)
 
 
 @click.command()

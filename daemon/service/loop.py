@@ -40,6 +40,7 @@ from kithkin.daemon.errors import KithkinError, frames, unexpected
 from kithkin.daemon.mail.credentials import get_secret
 from kithkin.daemon.mail.session import ImapSession
 from kithkin.daemon.service.health import Clock, Health, SystemClock, Wakeup
+from kithkin.daemon.service.logbook import PollLog
 from kithkin.daemon.service.notify import Notifier, watchdog_interval
 from kithkin.daemon.service.push import Push
 from kithkin.daemon.service.timetable import Timetable
@@ -82,6 +83,7 @@ class Service:
         self.watchdog_every = watchdog_interval()
         self.last_watchdog = 0.0
         self.push = Push(self.clock, lambda: self.store)
+        self.poll_log = PollLog()
 
     @property
     def config(self) -> Config:
@@ -266,8 +268,7 @@ class Service:
             self.notifier.status(self.status_line())
             return
         self.health.ok(report.summary(), self.clock.now())
-        if report.logged or report.unparseable:
-            log.info("sync: %s", report.summary())
+        self.poll_log.polled(report)
         self._save_status()
         self.notifier.status(self.status_line())
 
