@@ -1,14 +1,61 @@
-"""What the service writes to its log about each poll: a folder it cannot sync, once until
-its error changes (not at every poll), and what a poll did."""
+"""What the service writes to its log: one line when it starts (version, config, store,
+mailbox, poll interval), a line for each poll that did something, and a folder it cannot
+sync once until its error changes (not at every poll).
+
+Lines said at every poll, even when nothing happened, go to the `detail` logger, which
+`kithkin run` hears from -v on (cli/__init__.py's SERVICE_DETAIL). Nothing here names
+anyone: counts, folders, paths and the server's host only.
+"""
 
 from __future__ import annotations
 
 import logging
+from importlib import metadata
 
+from kithkin.daemon.config import Config
 from kithkin.daemon.sync import SyncReport
 from kithkin.parsers.text import clean_line
 
 log = logging.getLogger("kithkin.service")
+detail = logging.getLogger("kithkin.service.detail")
+
+
+def version() -> str:
+    try:
+        return metadata.version("kithkin")
+    except metadata.PackageNotFoundError:  # run from a source tree without installing
+        return "(not installed)"
+
+
+def duration(seconds: float) -> str:
+    """`poll_interval` as it is written: 90s, 5m, 1h."""
+    whole = int(seconds)
+    for unit, size in (("h", 3600), ("m", 60)):
+        if whole >= size and whole % size == 0:
+            return f"{whole // size}{unit}"
+    return f"{whole}s"
+
+
+def start_line(config: Config) -> str:
+    imap = config.require_imap()
+    idle = "IDLE where offered" if config.daemon.idle else "no IDLE"
+    return (
+        f"kithkin {version()} started: config {config.source}, store {config.store_path}, "
+        f"mailbox {imap.host}:{imap.port} ({imap.security}), "
+        f"poll every {duration(config.daemon.poll_interval)}, {idle}"
+    )
+
+
+def did_something(report: SyncReport) -> bool:
+    """Whether a poll is worth a line without -v: it logged, set aside, skipped or reset."""
+    return bool(
+        report.logged
+        or report.unparseable
+        or report.set_aside
+        or report.retried
+        or report.errors
+        or any(folder.uidvalidity_reset for folder in report.folders)
+    )
 
 
 class PollLog:
@@ -21,5 +68,4 @@ class PollLog:
             if self.folder_errors.get(name) != error:
                 log.warning("not synced: %s", clean_line(error))
         self.folder_errors = errors
-        if report.logged or report.unparseable:
-            log.info("sync: %s", report.summary())
+        (log if did_something(report) else detail).info("sync: %s", report.summary())

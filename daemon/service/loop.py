@@ -40,7 +40,7 @@ from kithkin.daemon.errors import KithkinError, frames, unexpected
 from kithkin.daemon.mail.credentials import get_secret
 from kithkin.daemon.mail.session import ImapSession
 from kithkin.daemon.service.health import Clock, Health, SystemClock, Wakeup
-from kithkin.daemon.service.logbook import PollLog
+from kithkin.daemon.service.logbook import PollLog, start_line
 from kithkin.daemon.service.notify import Notifier, watchdog_interval
 from kithkin.daemon.service.push import Push
 from kithkin.daemon.service.timetable import Timetable
@@ -98,6 +98,7 @@ class Service:
     def run(self) -> int:
         self.config.require_imap()
         self.store  # noqa: B018 - open (and migrate) the store before saying READY
+        log.info("%s", start_line(self.config))
         if self.store.meta.get(STARTED_KEY) is None:
             with self.store.atomic():
                 self.store.meta.set(STARTED_KEY, utc_iso(self.clock.now()))
@@ -108,7 +109,6 @@ class Service:
             self._schedule_jobs()
             self._first_connection()
             self.notifier.ready(self.status_line())
-            log.info("kithkin running: %s", self.status_line())
             self.poll()
             if not self.stopping:
                 self.summary_if_due()

@@ -136,12 +136,17 @@ class Sync:
         state = self.store.folders.get(folder)
         if expect is not None and not retry and _unchanged(state, expect, pending):
             report.unchanged = True  # its STATUS says so: not even examined
+            log.debug("%s: unchanged since the last sync (STATUS)", folder)
             with self.store.atomic():
                 self.store.folders.save(
                     replace(state, last_sync_at=utc_iso(self.clock()), last_error=None)
                 )
             return
         status = self.source.examine(folder, expect)
+        log.debug(
+            "%s: examined: UIDVALIDITY %s, %d message(s), UIDNEXT %s, cursor at UID %d",
+            folder, status.uidvalidity, status.exists, status.uidnext, state.last_uid,
+        )  # fmt: skip
         if state.uidvalidity is not None and state.uidvalidity != status.uidvalidity:
             log.warning(
                 "%s: UIDVALIDITY changed (%s -> %s); rescanning, already logged mail is kept",
@@ -164,6 +169,7 @@ class Sync:
             report.unchanged = True
         else:
             uids = self._listed(self.source.uids_above(state.last_uid))
+            log.debug("%s: %d new UID(s) to read", folder, len(uids))
             self.progress.folder(folder, len(uids))
             for batch in self._batches(uids):
                 state = self._process(batch, state, report, mode="new")
@@ -239,6 +245,10 @@ class Sync:
                 len(set_aside),
                 ", ".join(str(uid) for uid in set_aside[:20]),
             )
+        log.debug(
+            "%s: %s batch of %d message(s): %d interaction(s) added, %d set aside",
+            state.name, mode, len(uids), added, len(set_aside),
+        )  # fmt: skip
         self.progress.advance(len(uids), added)
         return state
 
