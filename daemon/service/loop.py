@@ -40,6 +40,7 @@ from kithkin.daemon.errors import KithkinError, frames, unexpected
 from kithkin.daemon.mail.credentials import get_secret
 from kithkin.daemon.mail.session import ImapSession
 from kithkin.daemon.service.health import Clock, Health, SystemClock, Wakeup
+from kithkin.daemon.service.liveness import Heartbeat
 from kithkin.daemon.service.logbook import PollLog, start_line
 from kithkin.daemon.service.notify import Notifier, watchdog_interval
 from kithkin.daemon.service.push import Push
@@ -84,6 +85,7 @@ class Service:
         self.last_watchdog = 0.0
         self.push = Push(self.clock, lambda: self.store)
         self.poll_log = PollLog()
+        self.heartbeat = Heartbeat(lambda: self.store, self.clock.now)  # for `kithkin status`
 
     @property
     def config(self) -> Config:
@@ -104,6 +106,7 @@ class Service:
                 self.store.meta.set(STARTED_KEY, utc_iso(self.clock.now()))
         with self.store.atomic():
             self.store.meta.set("service.waiting", None)  # said again once known
+        self.heartbeat.started()
         previous = self._install_signals()
         try:
             self._schedule_jobs()
@@ -119,6 +122,7 @@ class Service:
             self._restore_signals(previous)
             self._disconnect()
             self.wakeup.close()
+            self.heartbeat.stopped()
         log.info("kithkin stopped")
         return 0
 
@@ -355,6 +359,7 @@ class Service:
     # --- status ---------------------------------------------------------------------------
 
     def ping_watchdog(self, *, force: bool = False) -> None:
+        self.heartbeat.beat()  # the sync calls this between commands, too
         if not self.watchdog_every:
             return
         now = time.monotonic()
@@ -384,6 +389,7 @@ class Service:
             self.store.meta.set("service.last_result", self.health.last_result)
             self.store.meta.set("service.next_poll_at", utc_iso(next_poll))
             self.store.meta.set("service.pid", str(os.getpid()))
+        self.heartbeat.beat(force=True)
 
 
 def _connect(config: Config) -> ImapSession:
