@@ -66,3 +66,67 @@ def test_the_system_unit_keeps_what_the_daemon_needs() -> None:
                  "WatchdogSec="):  # fmt: skip
         assert line in text, line
     assert "PrivateNetwork=yes" not in text
+
+
+# --- Documentation=: the README where `pip install` puts it ------------------------------------
+
+README_PATH = "share/doc/kithkin/README.md"  # under the install prefix: the venv, for pip
+
+
+def unit_values(unit: str, key: str) -> list[str]:
+    lines = (UNITS / unit).read_text().splitlines()
+    return [
+        word
+        for line in lines
+        if line.startswith(f"{key}=")
+        for word in line[len(key) + 1 :].split()
+    ]
+
+
+@pytest.fixture(scope="module")
+def installed(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    """This tree built as a wheel and installed under a fresh prefix, as pip does into a
+    venv (its data files go to <prefix>/share)."""
+    root = UNITS.parent
+    work = tmp_path_factory.mktemp("install")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "--no-build-isolation", "-q",
+         "-w", str(work / "wheel"), str(root)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    (wheel,) = (work / "wheel").glob("kithkin-*.whl")
+    subprocess.run(
+        [sys.executable, "-m", "pip", "install", "--no-deps", "--no-index", "-q",
+         "--ignore-installed",  # else pip uninstalls this environment's kithkin first
+         "--prefix", str(work / "prefix"), str(wheel)],
+        check=True, capture_output=True,
+    )  # fmt: skip
+    return work / "prefix"
+
+
+def test_the_system_unit_documents_the_readme_of_its_own_install(installed: Path) -> None:
+    (start,) = [word for word in unit_values("kithkin.service", "ExecStart") if "/bin/" in word]
+    prefix = start.removesuffix("/bin/kithkin")
+    assert unit_values("kithkin.service", "Documentation") == [f"file://{prefix}/{README_PATH}"]
+    assert (installed / "bin" / "kithkin").is_file()  # ExecStart= under the prefix...
+    readme = installed / README_PATH  # ...and Documentation= beside it
+    assert readme.read_text() == (UNITS.parent / "README.md").read_text()
+
+
+def test_the_user_unit_documents_the_readme_of_a_pipx_install(installed: Path) -> None:
+    pipx_venvs = ["%h/.local/share/pipx/venvs/kithkin", "%h/.local/pipx/venvs/kithkin"]
+    assert unit_values("kithkin-user.service", "Documentation") == [
+        f"file://{venv}/{README_PATH}" for venv in pipx_venvs
+    ]
+    assert (installed / README_PATH).is_file()  # a pipx venv is the prefix pip installs into
+
+
+def test_documentation_links_are_files_or_the_projects_own_urls() -> None:
+    import tomllib
+
+    project = tomllib.loads((UNITS.parent / "pyproject.toml").read_text())["project"]
+    urls = set(project.get("urls", {}).values())
+    for unit in ("kithkin.service", "kithkin-user.service"):
+        for link in unit_values(unit, "Documentation"):
+            assert link.startswith(("file:///", "file://%h/")) or link in urls
+            assert not link.startswith("man:")  # no man page is installed
