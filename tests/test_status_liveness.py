@@ -73,6 +73,13 @@ def test_liveness_from_the_records(records, pid_alive, now, expected) -> None:
     assert set(asked) <= {4242}
 
 
+def started(*command: str) -> subprocess.Popen[bytes]:
+    """A process that has said "ready" (so it runs, its command line set)."""
+    process = subprocess.Popen(command, stdout=subprocess.PIPE)
+    assert process.stdout is not None and process.stdout.readline() == b"ready\n"
+    return process
+
+
 def test_a_pid_counts_only_while_it_is_a_kithkin_process(tmp_path: Path) -> None:
     import os
 
@@ -80,11 +87,16 @@ def test_a_pid_counts_only_while_it_is_a_kithkin_process(tmp_path: Path) -> None
     done = subprocess.Popen(["true"])
     done.wait()
     assert kithkin_alive(done.pid) is False
-    other = subprocess.Popen(["sleep", "60"])
-    ours = subprocess.Popen([sys.executable, "-c", "import time; time.sleep(60)", "kithkin"])
+    other = started("sh", "-c", "echo ready; sleep 60")
+    ours = started(sys.executable, "-c", "print('ready', flush=True); import time; time.sleep(60)",
+                   "kithkin")  # fmt: skip
     try:
         assert kithkin_alive(other.pid) is False  # a pid reused by another program
         assert kithkin_alive(ours.pid) is True
+        ours.kill()
+        zombie = Path(f"/proc/{ours.pid}/stat")  # killed, not yet reaped
+        wait_until(lambda: zombie.read_bytes().rpartition(b")")[2].split()[0] == b"Z", "a zombie")
+        assert kithkin_alive(ours.pid) is False
     finally:
         for process in (other, ours):
             process.kill()

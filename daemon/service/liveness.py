@@ -93,13 +93,19 @@ def kithkin_alive(pid: int) -> bool | None:
         pass  # someone else's process: it exists
     except OSError:
         return None
+    proc = Path(f"/proc/{pid}")
     try:
-        command = Path(f"/proc/{pid}/cmdline").read_bytes()
+        stat = (proc / "stat").read_bytes()
+        command = (proc / "cmdline").read_bytes()
     except FileNotFoundError:
         return False  # ended meanwhile
     except OSError:
         return None
-    return b"kithkin" in command  # a zombie's is empty; a reused pid is another program
+    if stat.rpartition(b")")[2].split()[:1] == [b"Z"]:
+        return False  # ended, not yet reaped
+    if not command:
+        return None  # a process just started, or a kernel thread: cannot tell
+    return b"kithkin" in command  # a reused pid is another program's
 
 
 def _moment(text: str | None) -> datetime | None:
