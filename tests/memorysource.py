@@ -28,7 +28,7 @@ from itertools import count
 
 from kithkin.daemon.errors import MailboxError
 from kithkin.daemon.mail import listing
-from kithkin.daemon.mail.folders import choose_folders
+from kithkin.daemon.mail.folders import choose_folders, missing_folders
 from kithkin.daemon.mail.headers import (
     ADDRESS_FIELDS,
     BODY_LIMIT,
@@ -205,7 +205,12 @@ class MemorySource:
             if folder not in asked:
                 self._send("STATUS", f"STATUS {folder}")
         found = {name: self._status(name) for name in folders if status}
-        return Survey(folders, {name: said for name, said in found.items() if said})
+        unanswered = [name for name in self.folders if status and not found.get(name)]
+        if unanswered:
+            self._send("LIST", "LIST")
+        missing = missing_folders(unanswered, self.mailbox.listing()) if unanswered else []
+        complete = {name: said for name, said in found.items() if said}
+        return Survey(folders, complete, tuple(missing))
 
     def _status(self, folder: str) -> FolderStatus | None:
         box = self.mailbox.folder(folder)

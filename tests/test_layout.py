@@ -58,7 +58,10 @@ def test_a_built_wheel_installs_kithkin_and_nothing_named_daemon_or_parsers(tmp_
     (wheel,) = wheel_dir.glob("kithkin-*.whl")
     names = zipfile.ZipFile(wheel).namelist()
     tops = {name.split("/", 1)[0] for name in names}
-    assert {top for top in tops if not top.endswith(".dist-info")} == {"kithkin"}
+    (data_dir,) = {top for top in tops if top.endswith(".data")}  # data files: the README
+    assert {top for top in tops if not top.endswith((".dist-info", ".data"))} == {"kithkin"}
+    data = {name for name in names if name.startswith(data_dir + "/")}
+    assert data == {f"{data_dir}/data/share/doc/kithkin/README.md"}  # <prefix>/share/doc/...
     for package in ("cli", "config", "core", "mail", "service", "steering", "store", "summary",
                     "sync"):  # fmt: skip
         assert f"kithkin/daemon/{package}/__init__.py" in names

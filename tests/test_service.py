@@ -31,7 +31,9 @@ DEADLINE = 60.0  # generous upper bound for "within a few polls"; nothing assert
 
 
 class Daemon:
-    def __init__(self, config: Path, home: Path, notify: NotifySocket) -> None:
+    def __init__(
+        self, config: Path, home: Path, notify: NotifySocket, verbosity: tuple[str, ...] = ("-v",)
+    ) -> None:
         env = {
             **os.environ,
             "NOTIFY_SOCKET": str(notify.path),
@@ -44,7 +46,7 @@ class Daemon:
         self.stderr_path = config.parent / "daemon.stderr"
         self.stderr = self.stderr_path.open("wb")
         self.proc = subprocess.Popen(
-            [sys.executable, "-m", "kithkin.daemon", "--config", str(config), "-v", "run"],
+            [sys.executable, "-m", "kithkin.daemon", "--config", str(config), *verbosity, "run"],
             env=env, stdout=subprocess.DEVNULL, stderr=self.stderr,
         )  # fmt: skip
 

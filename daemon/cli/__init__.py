@@ -77,8 +77,16 @@ def fail(message: str, code: int) -> None:
     sys.exit(code)
 
 
-def setup_logging(verbose: int) -> None:
-    level = logging.DEBUG if verbose > 1 else logging.INFO if verbose else logging.WARNING
+# `kithkin run` logs at INFO without -v: a start line and each poll that did something. Its
+# every-poll lines go to this logger, heard from -v on (service/logbook.py logs to it).
+SERVICE_DETAIL = "kithkin.service.detail"
+
+
+def setup_logging(verbose: int, *, service: bool = False) -> None:
+    quiet = logging.INFO if service else logging.WARNING
+    level = logging.DEBUG if verbose > 1 else logging.INFO if verbose else quiet
+    detail = logging.WARNING if service and not verbose else logging.NOTSET
+    logging.getLogger(SERVICE_DETAIL).setLevel(detail)
     handler = logging.StreamHandler(sys.stderr)
     if os.environ.get("JOURNAL_STREAM") or os.environ.get("INVOCATION_ID"):
         handler.setFormatter(JournalFormatter())  # journald adds its own timestamps
@@ -124,7 +132,12 @@ class JournalFormatter(SafeFormatter):
     show_envvar=True,
     help="Config file. Default: $XDG_CONFIG_HOME/kithkin/config.toml.",
 )
-@click.option("-v", "--verbose", count=True, help="More log output (-vv for debug).")
+@click.option(
+    "-v",
+    "--verbose",
+    count=True,
+    help="More log output: -v what each step did (`run`: every poll), -vv debug lines too.",
+)
 @click.version_option(__version__, prog_name="kithkin")
 @click.pass_context
 def cli(ctx: click.Context, config_path: Path | None, verbose: int) -> None:
@@ -141,7 +154,7 @@ def cli(ctx: click.Context, config_path: Path | None, verbose: int) -> None:
       kithkin sync                      log your mail with them
       kithkin report                    who is fading, who waits for a reply
     """
-    setup_logging(verbose)
+    setup_logging(verbose, service=ctx.invoked_subcommand == "run")
     # A caller may hand in the clock as the context object (tests: `invoke(..., obj=clock)`).
     clock = ctx.obj if callable(ctx.obj) else utc_now
     ctx.obj = App(config_path=config_path, clock=clock)

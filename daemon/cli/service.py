@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from datetime import datetime, tzinfo
 from typing import Any
 
 import click
@@ -12,8 +13,10 @@ from kithkin.daemon.cli.calendar import status_data as calendar_status
 from kithkin.daemon.cli.calendar import status_lines as calendar_lines
 from kithkin.daemon.cli.output import pass_app, print_json, sanitised
 from kithkin.daemon.cli.sources import source_origins
+from kithkin.daemon.cli.times import parse_moment, shown, zone_name
 from kithkin.daemon.core.dates import utc_iso
 from kithkin.daemon.core.timing import next_scheduled
+from kithkin.daemon.service import liveness
 from kithkin.daemon.service.loop import Service
 from kithkin.daemon.sources.wording import removed_line
 from kithkin.daemon.steering.journal import shown_reply
@@ -33,13 +36,22 @@ def run(app: App) -> None:
     raise SystemExit(Service(app).run())
 
 
-def status_data(app: App) -> dict[str, Any]:
+def status_data(app: App, now: datetime | None = None) -> dict[str, Any]:
     store = app.store
     config = app.config
     summary = config.summary
     zone = config.owner_zone()
+    now = now or app.clock()
     last = store.summaries.last_sent()
+    records = {key: store.meta.get(key) for key in liveness.KEYS}
+    timeout = config.imap.timeout if config.imap else 60.0
+    alive = liveness.assess(
+        records, now, alive=liveness.kithkin_alive, stale=liveness.stale_after(timeout)
+    )
+    since = utc_iso(alive.since) if alive and alive.since else None
     return {
+        "as_of": utc_iso(now),
+        "zone": zone_name(zone, now),
         "folders": [
             ({"mailbox": folder.mailbox} if folder.mailbox else {})
             | {
@@ -52,6 +64,10 @@ def status_data(app: App) -> dict[str, Any]:
             for folder in store.folders.everywhere()
         ],
         "service": {
+            "running": alive.running if alive else None,
+            "liveness": alive.state if alive else None,  # running, stopped, gone, not responding
+            "stopped_at": since if alive and alive.state == "stopped" else None,
+            "last_seen_at": since,
             "state": store.meta.get("service.state"),
             "last_poll_at": store.meta.get("service.last_poll_at"),
             "last_result": store.meta.get("service.last_result"),
@@ -60,9 +76,7 @@ def status_data(app: App) -> dict[str, Any]:
             "waiting": store.meta.get("service.waiting"),  # "IDLE on INBOX", "polling"
             "failing_mailboxes": json.loads(store.meta.get("service.mailboxes_failing") or "{}"),
         },
-        "next_summary_at": utc_iso(
-            next_scheduled(app.clock(), summary.weekday, summary.time, zone)
-        ),
+        "next_summary_at": utc_iso(next_scheduled(now, summary.weekday, summary.time, zone)),
         "last_summary": {"week": last["week"], "sent_at": last["sent_at"]} if last else None,
         "contacts": len(store.contacts.active()),
         "pending_backfill": len(store.backfill.pending()),
@@ -82,10 +96,10 @@ def sources_status(app: App) -> dict[str, Any]:
     store = app.store
     counts = store.contact_sources.counts()
     problems = store.contact_sources.problem_files()
-    shown: list[dict[str, Any]] = []
+    books: list[dict[str, Any]] = []
     for source in app.config.contacts.sources:
         read_at, error = store.contact_sources.last_read(source.key)
-        shown.append(
+        books.append(
             {
                 "source": source.shown,
                 "cards": counts.get(source.key, 0),
@@ -102,25 +116,54 @@ def sources_status(app: App) -> dict[str, Any]:
         for contact in store.contacts.all()
         if "removed_at" in origins.get(contact.id, {})
     ]
-    return {"contact_sources": shown, "removed_contacts": removed}
+    return {"contact_sources": books, "removed_contacts": removed}
+
+
+def service_line(service: dict[str, Any], zone: tzinfo) -> str:
+    """`Service: running (ok), last poll …, next poll …` or `Service: not running (stopped
+    at …)`, the times in `zone`."""
+    last_poll = f"last poll {shown(service['last_poll_at'], zone)}"
+    since = shown(service["last_seen_at"], zone, never="unknown")
+    if service["liveness"] == "stopped":
+        return f"Service: not running (stopped at {since}), {last_poll}"
+    if service["liveness"] == "gone":
+        return f"Service: not running (last seen at {since}), {last_poll}"
+    if service["liveness"] == "not responding":
+        return f"Service: not responding (last seen at {since}), {last_poll}"
+    return (
+        f"Service: running ({service['state'] or 'starting'}), {last_poll}"
+        f", next poll {shown(service['next_poll_at'], zone, never='soon')}"
+        + (f"; new mail: {service['waiting']}" if service["waiting"] else "")
+    )
 
 
 @click.command()
-@click.option("--json", "as_json", is_flag=True, help="Print a JSON object.")
+@click.option(
+    "--as-of",
+    "as_of",
+    metavar="MOMENT",
+    help="Say it as of this moment (YYYY-MM-DDTHH:MM, in your time zone unless it ends in "
+    "Z or +HH:MM) instead of now.",
+)
+@click.option("--json", "as_json", is_flag=True, help="Print a JSON object (times in UTC).")
 @pass_app
-def status(app: App, as_json: bool) -> None:
-    """Per folder: last sync, messages seen, interactions logged, last error; then the
-    service's state, next poll and next summary."""
-    data = sanitised(status_data(app))
+def status(app: App, as_of: str | None, as_json: bool) -> None:
+    """Per folder: last sync, messages seen, interactions logged, last error; then whether
+    the service is running (or when it stopped or was last seen), its next poll and the next
+    summary. Times are in your time zone ([summary] timezone, else the system's)."""
+    zone = app.config.owner_zone()
+    now = parse_moment(as_of, zone) if as_of else None
+    data = sanitised(status_data(app, now))
     if as_json:
         print_json(data)
         return
+    click.echo(f"Times in {data['zone']}.")
     if not data["folders"]:
         click.echo("Never synced. Run `kithkin sync` or start the service.")
     for folder in data["folders"]:
         name = f"{folder['mailbox']}/{folder['name']}" if "mailbox" in folder else folder["name"]
         line = (
-            f"{name:<20} last sync {folder['last_sync_at'] or 'never'}, "
+            f"{name:<20} last sync {shown(folder['last_sync_at'], zone)}, "
             f"{folder['messages_seen']} messages seen, "
             f"{folder['interactions_logged']} interactions logged"
         )
@@ -128,23 +171,19 @@ def status(app: App, as_json: bool) -> None:
         if folder["last_error"]:
             click.echo(f"{'':<20} last error: {folder['last_error']}")
     service = data["service"]
-    if service["state"]:
-        click.echo(
-            f"Service: {service['state']}, last poll {service['last_poll_at']}"
-            f", next poll {service['next_poll_at']}"
-            + (f"; new mail: {service['waiting']}" if service["waiting"] else "")
-        )
+    if service["liveness"]:
+        click.echo(service_line(service, zone))
         if service["last_error"]:
             click.echo(f"  last error: {service['last_error']}")
         for name, error in service["failing_mailboxes"].items():
             click.echo(f"  mailbox {name} failing: {error}")
     last = data["last_summary"]
     click.echo(
-        f"Next summary: {data['next_summary_at']}"
-        + (f" (last sent {last['sent_at']}, {last['week']})" if last else "")
+        f"Next summary: {shown(data['next_summary_at'], zone)}"
+        + (f" (last sent {shown(last['sent_at'], zone)}, {last['week']})" if last else "")
     )
     for reply in data["replies"]:
-        click.echo(f"Reply of {reply['received_at']}:")
+        click.echo(f"Reply of {shown(reply['received_at'], zone)}:")
         if reply.get("ignored"):
             click.echo(f"  ignored: {reply['ignored']}")
         for line in reply.get("applied", []):
@@ -167,7 +206,7 @@ def status(app: App, as_json: bool) -> None:
             )
             click.echo(
                 f"  {record['folder']} UID {record['uid']} (UIDVALIDITY {record['uidvalidity']})"
-                f": {reason}, {record['attempts']} time(s), last {record['last_at']}"
+                f": {reason}, {record['attempts']} time(s), last {shown(record['last_at'], zone)}"
             )
     echo_sources(data)
     if data["pending_backfill"]:

@@ -124,6 +124,10 @@ def sync(app: App, backfill: bool, retry_skipped: bool, quiet: bool) -> None:
     status`, and read again with --retry-skipped.
 
     The [calendar] sources that changed are read first (see `kithkin calendar read`).
+
+    A folder that cannot be read (one in [imap] folders that the server does not have, say)
+    is named in one line on stderr, the other folders are still synced, and the exit status
+    is 2 for a configured folder that does not exist, 1 for any other.
     """
     if app.config.contacts.sources:
         reports = read_sources(app)  # first: mail of people new on a card is matched
@@ -145,14 +149,22 @@ def sync(app: App, backfill: bool, retry_skipped: bool, quiet: bool) -> None:
     finally:
         if progress is not None:
             progress.close()
+    errors = 0
+    missing = False
     for result in results:
-        where = f" {result.mailbox.name}" if result.mailbox.name else ""
-        if result.report is not None:
-            click.echo(f"Synced{where}: {clean_line(result.report.summary())}")
-        else:
-            click.echo(f"kithkin: error:{where}: {clean_line(result.error or '')}", err=True)
-    if any(result.error for result in results):
-        sys.exit(MailboxError.exit_code)
+        name = result.mailbox.name
+        failed = f"kithkin: error: {name}: " if name else "kithkin: error: "
+        if result.report is None:
+            click.echo(failed + clean_line(result.error or ""), err=True)
+            errors += 1
+            continue
+        click.echo(f"Synced{' ' + name if name else ''}: {clean_line(result.report.summary())}")
+        for error in result.report.errors:
+            click.echo(failed + clean_line(error), err=True)
+            errors += 1
+        missing = missing or any(folder.missing for folder in result.report.folders)
+    if errors:
+        sys.exit(2 if missing else MailboxError.exit_code)
 
 
 @click.command()

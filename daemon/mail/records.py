@@ -10,6 +10,7 @@ from imapclient.datetime_util import parse_to_datetime
 
 from kithkin.daemon.errors import MailboxError
 from kithkin.daemon.mail.connect import MALFORMED
+from kithkin.daemon.mail.folders import MissingFolder
 
 
 @dataclass(frozen=True)
@@ -52,7 +53,9 @@ class SearchRefused(MailboxError):
 @dataclass(frozen=True)
 class Survey:
     """The folders to sync, and the STATUS of those that answered it in full: a folder whose
-    UIDVALIDITY and UIDNEXT did not change since the last sync need not be examined."""
+    UIDVALIDITY and UIDNEXT did not change since the last sync need not be examined; and the
+    configured folders the server does not have (not examined either)."""
 
     folders: list[str]
     status: dict[str, FolderStatus]
+    missing: tuple[MissingFolder, ...] = ()

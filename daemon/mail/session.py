@@ -18,7 +18,7 @@ import logging
 from collections import deque
 from collections.abc import Callable, Iterable, Iterator
 from contextlib import contextmanager
-from typing import TypeVar
+from typing import Any, TypeVar
 
 from imapclient import IMAPClient
 
@@ -32,7 +32,7 @@ from kithkin.daemon.mail.connect import (
     open_client,
 )
 from kithkin.daemon.mail.credentials import Credential
-from kithkin.daemon.mail.folders import choose_folders
+from kithkin.daemon.mail.folders import choose_folders, missing_folders
 from kithkin.daemon.mail.headers import (
     ADDRESS_FIELDS,
     BODY_LIMIT,
@@ -180,7 +180,11 @@ class ImapSession:
             if error is not None:
                 raise error
             found = statuses(data)
-            late = [self._send_status(f) for f in folders if status and f not in found]
+            late = [
+                self._send_status(f)
+                for f in folders
+                if status and not configured and f not in found  # configured: all asked
+            ]
             data += [item for tag in late for item in self._statuses_of(tag)]
         found = statuses(data)
         complete = {}
@@ -190,7 +194,17 @@ class ImapSession:
                 complete[folder] = FolderStatus(
                     folder, said.uidvalidity, said.uidnext, said.messages
                 )
-        return Survey(folders, complete)
+        unanswered = [folder for folder in configured if status and folder not in found]
+        # A configured folder without a STATUS may not exist: one LIST says, only then.
+        missing = missing_folders(unanswered, self.list_folders()) if unanswered else []
+        return Survey(folders, complete, tuple(missing))
+
+    def list_folders(self) -> list[tuple[Any, Any, str]]:
+        """Every folder the server lists: (attributes, delimiter, name) triples, names
+        decoded from modified UTF-7 (for `folders.missing_folders`, say)."""
+        self.headers.drain()
+        with self.guard("LIST"):
+            return listed_folders(self.wire.collect(self.send("LIST", b'LIST "" "*"'), b"LIST"))
 
     def _statuses_of(self, tag: bytes) -> list[object]:
         """A STATUS reply's data, none for a NO (a folder that is gone)."""

@@ -41,6 +41,8 @@ from kithkin.daemon.service.accounts import Account, adopt_unnamed, arrange, mai
 from kithkin.daemon.service.calendar import CalendarStep
 from kithkin.daemon.service.contact_sources import read_contact_sources
 from kithkin.daemon.service.health import Clock, Health, SystemClock, Wakeup
+from kithkin.daemon.service.liveness import Heartbeat
+from kithkin.daemon.service.logbook import PollLog, start_line
 from kithkin.daemon.service.notify import Notifier, watchdog_interval
 from kithkin.daemon.service.push import Push
 from kithkin.daemon.service.summary_job import STARTED_KEY, SummaryJob
@@ -85,6 +87,8 @@ class Service:
             self.clock, lambda: mailbox_store(self.store, self.config, self.config.require_imap())
         )
         self.calendar = CalendarStep(app, self.clock, self.ping_watchdog)
+        self.poll_log = PollLog()
+        self.heartbeat = Heartbeat(lambda: self.store, self.clock.now)  # for `kithkin status`
 
     @property
     def config(self) -> Config:
@@ -99,17 +103,18 @@ class Service:
     def run(self) -> int:
         self.config.require_imap()
         self.store  # noqa: B018 - open (and migrate) the store before saying READY
+        log.info("%s", start_line(self.config))
         if self.store.meta.get(STARTED_KEY) is None:
             with self.store.atomic():
                 self.store.meta.set(STARTED_KEY, utc_iso(self.clock.now()))
         with self.store.atomic():
             self.store.meta.set("service.waiting", None)  # said again once known
+        self.heartbeat.started()
         previous = self._install_signals()
         try:
             self._schedule_jobs()
             self._first_connection()
             self.notifier.ready(self.status_line())
-            log.info("kithkin running: %s", self.status_line())
             self.poll()
             if not self.stopping:
                 self.summary.run_if_due()
@@ -120,6 +125,7 @@ class Service:
             self._restore_signals(previous)
             self._disconnect_all()
             self.wakeup.close()
+            self.heartbeat.stopped()
         log.info("kithkin stopped")
         return 0
 
@@ -293,8 +299,7 @@ class Service:
             health.failed(message, self.clock.now(), exc=exc)
             return
         health.ok(report.summary(), self.clock.now())
-        if report.logged or report.unparseable:
-            log.info("sync%s: %s", f" {imap.name}" if imap.name else "", report.summary())
+        self.poll_log.polled(report, imap.name)
 
     def _session(self, account: Account) -> ImapSession:
         """An other mailbox's connection, kept open between polls like the first one's."""
@@ -342,6 +347,7 @@ class Service:
     # --- status ---------------------------------------------------------------------------
 
     def ping_watchdog(self, *, force: bool = False) -> None:
+        self.heartbeat.beat()  # the sync calls this between commands, too
         if not self.watchdog_every:
             return
         now = time.monotonic()
@@ -380,6 +386,7 @@ class Service:
             self.store.meta.set(
                 "service.mailboxes_failing", json.dumps(failing) if failing else None
             )
+        self.heartbeat.beat(force=True)
 
 
 def _connect(imap: ImapConfig) -> ImapSession:

@@ -34,6 +34,7 @@ from kithkin.daemon.store import Store
 from kithkin.parsers.text import clean_line
 
 log = logging.getLogger("kithkin.service")
+detail = logging.getLogger("kithkin.service.detail")  # heard from -v on (see logbook.py)
 
 INBOX = "INBOX"
 REISSUE_SECONDS = 29 * 60.0  # module-level: tests shorten it
@@ -53,6 +54,7 @@ class Push:
         self.backoff = BACKOFF_START
         self.capable = False  # the last server asked offered IDLE
         self.mode: str | None = None  # IDLING or POLLING, as last logged
+        self.failed_before = False  # the last mode logged was a failure
         self._triggered: tuple[int, int] | None = None  # the UIDNEXT a sync was started for
 
     @property
@@ -109,7 +111,8 @@ class Push:
         self.retry_at = self.clock.now() + timedelta(seconds=self.backoff)
         self.backoff = min(self.backoff * 2, BACKOFF_CAP)
         again = f"{self.retry_at:%H:%M:%S}"
-        self._say(POLLING, f"IDLE failed ({clean_line(error)}); polling, IDLE again from {again}")
+        message = f"IDLE failed ({clean_line(error)}); polling, IDLE again from {again}"
+        self._say(POLLING, message, problem=True)
 
     def _changed_since_sync(self, mailbox: ImapSession) -> bool:
         selected = mailbox.selected
@@ -125,11 +128,13 @@ class Push:
         self._triggered = now  # once: a sync that cannot catch up must not run in a loop
         return True
 
-    def _say(self, mode: str, message: str) -> None:
+    def _say(self, mode: str, message: str, *, problem: bool = False) -> None:
         if mode == self.mode:
             return
         self.mode = mode
-        log.info("%s", message)
+        # without -v: a failure, and the IDLE that follows it; the first IDLE only from -v on
+        (log if problem or self.failed_before else detail).info("%s", message)
+        self.failed_before = problem
         try:
             store = self.store()
             with store.atomic():

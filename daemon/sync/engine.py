@@ -91,26 +91,37 @@ class Sync:
         report = SyncReport()
         backfill_done = True
         survey = self.source.survey(state.name for state in self.store.folders.all())
+        missing = {folder.name: folder for folder in survey.missing}
         for folder in survey.folders:
             folder_report = FolderReport(folder)
             report.folders.append(folder_report)
             self.heartbeat()
             try:
-                self._sync_folder(
-                    folder, survey.status.get(folder), pending, folder_report, retry_set_aside
-                )
+                if folder in missing:
+                    self._folder_failed(folder_report, missing[folder].describe(), missing=True)
+                else:
+                    self._sync_folder(
+                        folder, survey.status.get(folder), pending, folder_report, retry_set_aside
+                    )
             except FolderUnavailable as exc:
-                error = clean_line(str(exc))  # the server's words: stored and shown
-                folder_report.error = error.split(": ", 1)[-1]
-                with self.store.atomic():
-                    state = self.store.folders.get(folder)
-                    self.store.folders.save(replace(state, last_error=error))
-                log.warning("%s", exc)
+                # the server's words, after "host:port: ": stored and shown
+                self._folder_failed(folder_report, clean_line(str(exc)).split(": ", 1)[-1])
+            if folder_report.error:
                 backfill_done = False
         if pending and backfill_done:
             with self.store.atomic():
                 self.store.backfill.clear(pending)
         return report
+
+    def _folder_failed(self, report: FolderReport, error: str, *, missing: bool = False) -> None:
+        """A folder not synced: its error in the report, and in the store when it changed
+        (the caller says it, once: `kithkin sync` on stderr, the service in its log)."""
+        report.error, report.missing = error, missing
+        log.debug("%s: not synced: %s", report.name, error)
+        state = self.store.folders.get(report.name)
+        if state.last_error != error:
+            with self.store.atomic():
+                self.store.folders.save(replace(state, last_error=error))
 
     # --- one folder ---------------------------------------------------------------------
 
@@ -125,12 +136,17 @@ class Sync:
         state = self.store.folders.get(folder)
         if expect is not None and not retry and _unchanged(state, expect, pending):
             report.unchanged = True  # its STATUS says so: not even examined
+            log.debug("%s: unchanged since the last sync (STATUS)", folder)
             with self.store.atomic():
                 self.store.folders.save(
                     replace(state, last_sync_at=utc_iso(self.clock()), last_error=None)
                 )
             return
         status = self.source.examine(folder, expect)
+        log.debug(
+            "%s: examined: UIDVALIDITY %s, %d message(s), UIDNEXT %s, cursor at UID %d",
+            folder, status.uidvalidity, status.exists, status.uidnext, state.last_uid,
+        )  # fmt: skip
         if state.uidvalidity is not None and state.uidvalidity != status.uidvalidity:
             log.warning(
                 "%s: UIDVALIDITY changed (%s -> %s); rescanning, already logged mail is kept",
@@ -153,6 +169,7 @@ class Sync:
             report.unchanged = True
         else:
             uids = self._listed(self.source.uids_above(state.last_uid))
+            log.debug("%s: %d new UID(s) to read", folder, len(uids))
             self.progress.folder(folder, len(uids))
             for batch in self._batches(uids):
                 state = self._process(batch, state, report, mode="new")
@@ -228,6 +245,10 @@ class Sync:
                 len(set_aside),
                 ", ".join(str(uid) for uid in set_aside[:20]),
             )
+        log.debug(
+            "%s: %s batch of %d message(s): %d interaction(s) added, %d set aside",
+            state.name, mode, len(uids), added, len(set_aside),
+        )  # fmt: skip
         self.progress.advance(len(uids), added)
         return state
 

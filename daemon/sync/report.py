@@ -18,7 +18,8 @@ class FolderReport:
     unchanged: bool = False
     uidvalidity_reset: bool = False
     backfilled: int = 0
-    error: str | None = None
+    error: str | None = None  # not synced: why, in a line naming the folder
+    missing: bool = False  # a configured folder the server does not have
 
 
 @dataclass
@@ -65,7 +66,11 @@ class SyncReport:
         resets = [f.name for f in self.folders if f.uidvalidity_reset]
         if resets:
             text += f"; UIDVALIDITY changed, rescanned: {', '.join(resets)}"
-        errors = [f"{f.name}: {f.error}" for f in self.folders if f.error]
-        if errors:
-            text += "; " + "; ".join(errors)
+        if self.errors:
+            text += f"; {len(self.errors)} folder(s) not synced"
         return text
+
+    @property
+    def errors(self) -> list[str]:
+        """A line for each folder not synced, naming it (the summary only counts them)."""
+        return [f.error for f in self.folders if f.error]
