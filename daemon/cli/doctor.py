@@ -49,8 +49,9 @@ def doctor(app: App, as_json: bool, timeout: float | None) -> None:
     store (writable), summary delivery (INBOX or SMTP, without sending), and the systemd
     unit. A check that needs one that failed is skipped.
 
-    Read-only: nothing on the server changes and nothing is written. Exit status 0 when
-    nothing failed (warnings are allowed), 1 otherwise.
+    Read-only: nothing on the server changes and nothing is written. Exit status 0 only
+    when all is well (notes allowed), 3 when Kithkin should work but a warning says what to
+    change, 1 when something failed.
     """
     context = Context(config_path=app.config_path, timeout=timeout)
     results = run_doctor(context, None if as_json else lambda r: click.echo(line_of(r)))
