@@ -284,3 +284,19 @@ def test_the_doctor_checks_each_mailbox(dovecot, tmp_path, run_cli) -> None:
     assert checks["imap home login"] == "ok"
     assert checks["imap home folders"] == "ok"
     assert checks["summary delivery"] in ("ok", "warn")
+
+
+def inbox_count(server: DovecotServer, user: str, password: str) -> int:
+    with imap_client(server, username=user, password=password) as client:
+        client.select_folder("INBOX", readonly=True)
+        return len(client.search(["HEADER", "X-Kithkin-Summary", ""]))
+
+
+def test_the_summary_goes_to_the_mailbox_chosen_for_it(dovecot, accounts, tmp_path, run_cli):
+    config, work_password = accounts
+    config.write_text(config.read_text() + '[summary]\ndelivery = "imap"\nmailbox = "work"\n')
+    add_ada(run_cli, config)
+    sent = run_cli("--config", str(config), "summary", "--send", "--as-of", "2026-11-23")
+    assert sent.exit_code == 0, sent.output
+    assert inbox_count(dovecot, WORK_USER, work_password) == 1
+    assert inbox_count(dovecot, dovecot.username, dovecot.password) == 0
