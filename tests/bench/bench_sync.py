@@ -510,7 +510,7 @@ class Bench:
             self.workdir / f"sync{self.rounds_done}", self.server, imap={"timeout": 300}
         )
         result = subprocess.run(
-            kithkin(config, "contacts", "import", str(self.vcf)),
+            kithkin(config, "contacts", "import", "--allow-duplicate", str(self.vcf)),
             capture_output=True,
             text=True,
             check=True,
