@@ -25,16 +25,16 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, tzinfo
+from functools import partial
 
 from kithkin.daemon.core.dates import utc_iso
 from kithkin.daemon.core.matching import Sieve
-from kithkin.daemon.core.records import FolderState, Interaction
+from kithkin.daemon.core.records import FolderState
 from kithkin.daemon.errors import MailboxError
 from kithkin.daemon.mail.records import FetchedHeader, FolderStatus, FolderUnavailable
 from kithkin.daemon.steering.policy import UNCHECKED, ReplyPolicy
 from kithkin.daemon.store import Store
 from kithkin.daemon.sync.backfill import SEARCH_LIMIT, search_addresses
-from kithkin.daemon.sync.failures import caused_by_the_message
 from kithkin.daemon.sync.narrowing import GiveUp, Narrowing
 from kithkin.daemon.sync.plan import BatchPlan, plan_batch
 from kithkin.daemon.sync.replies import apply_replies, read_replies
@@ -47,6 +47,7 @@ from kithkin.daemon.sync.source import (
     Progress,
     Stopped,
 )
+from kithkin.daemon.sync.storing import BatchCommit, RowsRefused, store_all, store_each
 from kithkin.parsers.text import clean_line
 
 log = logging.getLogger("kithkin.sync")
@@ -185,33 +186,17 @@ class Sync:
         answers = read_replies(self.source, self.store, plan.replies, self.clock())
         self.heartbeat()
         assert state.uidvalidity is not None
-        with self.store.atomic():
-            added, failed_rows = self._store_rows(plan.rows, state.name)
-            failed_replies = apply_replies(
-                self.store,
-                answers,
-                now=self.clock(),
-                zone=self.zone,
-                policy=self.reply_policy,
-                before_each=lambda uid: self._inject("reply", state.name, uid),
-            )
-            set_aside = sorted({*unfetchable, *plan.failed, *failed_rows, *failed_replies})
-            for uid in set_aside:
-                stage = "fetch" if uid in unfetchable else "process"
-                self.store.set_aside.record(state.name, state.uidvalidity, uid, stage, self.clock())
-            if mode == "retry":
-                read = [f.uid for f in fetched if f.uid not in set_aside]
-                gone = sorted(set(uids) - {f.uid for f in fetched} - set(unfetchable))
-                self.store.set_aside.clear(state.name, state.uidvalidity, [*read, *gone])
-                report.retried += len(read)
-            if mode == "new":
-                state = replace(
-                    state,
-                    last_uid=max(state.last_uid, max(uids)),
-                    messages_seen=state.messages_seen + len(uids),
-                    interactions_logged=state.interactions_logged + added,
-                )
-                self.store.folders.save(state)
+        commit = BatchCommit(uids, fetched, unfetchable, plan, answers)
+        inject = partial(self._inject, "store", state.name)
+        try:  # the rows in bulk, no savepoint (it costs a journal copy of every page touched)
+            with self.store.atomic():
+                commit.added = store_all(self.store, plan.rows, inject)
+                state = self._commit(commit, state, report, mode)
+        except RowsRefused:  # rolled back: again, message by message
+            with self.store.atomic():
+                commit.added, commit.failed_rows = store_each(self.store, plan.rows, inject)
+                state = self._commit(commit, state, report, mode)
+        added, set_aside = commit.added, commit.set_aside
         report.unparseable += plan.unparseable
         report.capped += plan.capped
         if mode != "retry":
@@ -246,28 +231,41 @@ class Sync:
         if self.fault is not None:
             self.fault(stage, folder, uid)
 
-    def _store_rows(self, rows: dict[int, list[Interaction]], folder: str) -> tuple[int, list[int]]:
-        """Insert the batch's rows (caller's transaction); a message whose rows the store
-        refuses is set aside, the others kept. Returns (rows added, UIDs that failed)."""
-        try:
-            with self.store.atomic():
-                for uid in rows:
-                    self._inject("store", folder, uid)
-                return self.store.interactions.add(r for per in rows.values() for r in per), []
-        except Exception as exc:
-            if not caused_by_the_message(exc):
-                raise
-        added, failed = 0, []
-        for uid, per_message in rows.items():
-            try:
-                with self.store.atomic():
-                    self._inject("store", folder, uid)
-                    added += self.store.interactions.add(per_message)
-            except Exception as exc:
-                if not caused_by_the_message(exc):
-                    raise
-                failed.append(uid)
-        return added, failed
+    def _commit(
+        self, commit: BatchCommit, state: FolderState, report: FolderReport, mode: str
+    ) -> FolderState:
+        """The rest of a batch's transaction, after its rows: replies, set-aside messages and
+        the cursor. Returns the folder's state as committed."""
+        assert state.uidvalidity is not None
+        failed_replies = apply_replies(
+            self.store,
+            commit.answers,
+            now=self.clock(),
+            zone=self.zone,
+            policy=self.reply_policy,
+            before_each=lambda uid: self._inject("reply", state.name, uid),
+        )
+        unfetchable, fetched, uids = commit.unfetchable, commit.fetched, commit.uids
+        set_aside = sorted({*unfetchable, *commit.plan.failed, *commit.failed_rows,
+                            *failed_replies})  # fmt: skip
+        commit.set_aside = set_aside
+        for uid in set_aside:
+            stage = "fetch" if uid in unfetchable else "process"
+            self.store.set_aside.record(state.name, state.uidvalidity, uid, stage, self.clock())
+        if mode == "retry":
+            read = [f.uid for f in fetched if f.uid not in set_aside]
+            gone = sorted(set(uids) - {f.uid for f in fetched} - set(unfetchable))
+            self.store.set_aside.clear(state.name, state.uidvalidity, [*read, *gone])
+            report.retried += len(read)
+        if mode == "new":
+            state = replace(
+                state,
+                last_uid=max(state.last_uid, max(uids)),
+                messages_seen=state.messages_seen + len(uids),
+                interactions_logged=state.interactions_logged + commit.added,
+            )
+            self.store.folders.save(state)
+        return state
 
     # --- fetching, narrowed down on failure ---------------------------------------------
 
