@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from kithkin.daemon.core.audience import audience
 from kithkin.daemon.core.records import Interaction
 from kithkin.parsers.headers import Address, MessageFacts
-from kithkin.parsers.headers.plain import plain_addresses
+from kithkin.parsers.headers.plain import PlainBlock, read_plain
 
 BULK_PRECEDENCE = frozenset({"bulk", "list", "junk"})
 
@@ -69,9 +69,10 @@ def match(facts: MessageFacts, book: Mapping[str, int], me: frozenset[str]) -> l
 class Sieve:
     """The address book as bytes, to pass over a stranger's message before decoding it.
 
-    `may_concern(raw)` is False only when the block is plain (`plain_addresses`) and names
-    neither a contact nor the owner both as sender and recipient (as a reply to a summary
-    is written); everything else goes on to be read in full.
+    On a plain block (`read_plain`: its addresses exactly as `read_block` reads them),
+    `concerns` is False when the block names neither a contact nor the owner both as
+    sender and recipient (as a reply to a summary is written): it is passed over.
+    `may_concern(raw)` says the same of raw bytes, True for any block that is not plain.
     """
 
     book: frozenset[bytes]
@@ -83,10 +84,25 @@ class Sieve:
                    frozenset(a.encode("utf-8") for a in me))  # fmt: skip
 
     def may_concern(self, raw: bytes, *, replies: bool) -> bool:
-        found = plain_addresses(raw)
-        if found is None:
-            return True
-        senders, recipients = found
+        block = read_plain(raw)
+        return block is None or self.concerns(block, replies=replies)
+
+    def concerns(self, block: PlainBlock, *, replies: bool) -> bool:
+        senders, recipients = block.from_, block.recipients()
         if not self.book.isdisjoint(senders) or not self.book.isdisjoint(recipients):
             return True
         return replies and not self.me.isdisjoint(senders) and not self.me.isdisjoint(recipients)
+
+    def involves_contact(self, block: PlainBlock) -> bool:
+        """Whether `involved` finds a contact in the block's addresses."""
+        me, book = self.me, self.book
+        if not me.isdisjoint(block.from_):
+            return any(address in book for address in block.recipients() if address not in me)
+        if not me.isdisjoint(block.recipients()):
+            return not book.isdisjoint(block.from_)
+        return False
+
+    def owner_to_owner(self, block: PlainBlock) -> bool:
+        """`steering.tokens.owner_to_owner` of the block: from and to the owner only."""
+        recipients = block.recipients()
+        return bool(block.from_ and recipients) and self.me.issuperset(block.from_ + recipients)
