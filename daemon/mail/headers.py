@@ -194,7 +194,7 @@ class HeaderFetcher:
         reader; anything else by imapclient's general parser, on the same data."""
         session = self.session
         with session.guard("UID FETCH"):
-            data = session.wire.collect(tag, b"FETCH").of(b"FETCH")
+            data = session.wire.collect_headers(tag).of(b"FETCH")
             wanted = set(uids) | also if also else set(uids)
             fetched = fast_fetch_headers(data, wanted)
             if fetched is None:
