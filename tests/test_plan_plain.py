@@ -55,7 +55,7 @@ def messages(draw: st.DrawFn) -> bytes:
         lines = [f"From: {draw(st.sampled_from(WRITTEN['me']))}", "To: me@old-job.example"]
         lines.append(draw(st.sampled_from(REPLY_LINES)))
     for field in ("From", "To", "Cc", "Bcc") if not lines else ():
-        people = draw(st.lists(PEOPLE, max_size=3 if field != "From" else 1))
+        people = draw(st.lists(PEOPLE, max_size=3 if field != "From" else 2))
         if people or draw(st.booleans()):
             written = [draw(st.sampled_from(WRITTEN[person])) for person in people]
             lines.append(f"{field}: {', '.join(written)}")

@@ -8,13 +8,20 @@ nothing, and so leaves no trace.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from kithkin.daemon.core.audience import audience
 from kithkin.daemon.core.records import Interaction
 from kithkin.parsers.headers import Address, MessageFacts
+from kithkin.parsers.headers.dates import as_utc, choose_date
+from kithkin.parsers.headers.encoded_words import display_text
+from kithkin.parsers.headers.facts import first_token
+from kithkin.parsers.headers.message_ids import list_id, message_id
 from kithkin.parsers.headers.plain import PlainBlock, read_plain
+from kithkin.parsers.text import clean_line
 
 BULK_PRECEDENCE = frozenset({"bulk", "list", "junk"})
 
@@ -63,6 +70,45 @@ def match(facts: MessageFacts, book: Mapping[str, int], me: frozenset[str]) -> l
         )
         for contact_id in sorted(contact_ids)
     ]
+
+
+def match_plain(
+    block: PlainBlock, internaldate: datetime | None, book: Mapping[str, int], me: frozenset[str]
+) -> list[Interaction] | None:
+    """`match(block.facts(internaldate), book, me)` reading only what that needs of the
+    block (no display names, no threading ids), or None when the message has no date at all
+    (`facts.date is None`). tests/test_plan_plain.py holds the two to the same rows."""
+    text, values = block.text, block.values
+    raw_date = clean_line(text("date"))
+    date, _ = choose_date(raw_date, as_utc(internaldate))
+    if date is None:
+        return None
+    if (
+        ("list-id" in values and list_id(text("list-id")))
+        or ("auto-submitted" in values and first_token(text("auto-submitted")) not in (None, "no"))
+        or ("precedence" in values and first_token(text("precedence")) in BULK_PRECEDENCE)
+        or clean_line(text("x-kithkin-summary"))
+    ):
+        return []  # is_excluded
+    senders = {address.decode("utf-8") for address in block.from_}
+    recipients = {address.decode("utf-8") for address in block.recipients()}
+    direction, contact_ids = involved(senders, recipients, book, me)
+    if not contact_ids:
+        return []
+    identifier = message_id(text("message-id"))
+    subject = display_text(text("subject"))
+    if identifier:
+        key = f"<{identifier}>"
+    else:  # MessageFacts.message_key
+        who = ",".join(address.decode("utf-8") for address in block.from_)
+        digest = hashlib.sha256(f"{who}|{raw_date}|{subject}".encode("utf-8", "backslashreplace"))
+        key = f"sha256:{digest.hexdigest()}"
+    size = audience(senders, recipients)
+    return [
+        Interaction(contact_id=contact_id, direction=direction, date=date, message_key=key,
+                    message_id=identifier, subject=subject, audience=size)
+        for contact_id in sorted(contact_ids)
+    ]  # fmt: skip
 
 
 @dataclass(frozen=True)

@@ -9,7 +9,7 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from kithkin.daemon.core.matching import Sieve, addresses, involved, match
+from kithkin.daemon.core.matching import Sieve, addresses, involved, match, match_plain
 from kithkin.daemon.core.records import Interaction
 from kithkin.daemon.mail.records import FetchedHeader
 from kithkin.daemon.steering.tokens import looks_like_summary_reply, may_be_summary_reply
@@ -124,12 +124,10 @@ def _plan_plain(
         plan.capped += 1
     if not sieve.involves_contact(block):
         return
-    facts = block.facts(fetched.internaldate)
-    if facts.date is None:
+    rows = match_plain(block, fetched.internaldate, book, me)
+    if rows is None:
         plan.unparseable += 1
-        return
-    rows = match(facts, book, me)
-    if rows:
+    elif rows:
         plan.rows[fetched.uid] = rows
 
 

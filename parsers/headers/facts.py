@@ -129,8 +129,8 @@ def facts_of(
         message_ids.references(get("references", "")),
         display_text(get("subject", "")),
         message_ids.list_id(get("list-id", "")),
-        _first_token(get("auto-submitted", "")),
-        _first_token(get("precedence", "")),
+        first_token(get("auto-submitted", "")),
+        first_token(get("precedence", "")),
         (clean_line(summary) or None) if summary else None,
         raw_date,
     )
@@ -152,7 +152,7 @@ def read_block(raw: bytes) -> HeaderBlock:
 _FIRST_TOKEN = re.compile(r"[\s\x00-\x1f\x7f-\x9f]*([^\s\x00-\x1f\x7f-\x9f;,(]*)")
 
 
-def _first_token(text: str) -> str | None:
+def first_token(text: str) -> str | None:
     """`Auto-Replied; x` -> `auto-replied`; None when empty."""
     match = _FIRST_TOKEN.match(text)
     return (clean_line(match.group(1).lower()) or None) if match else None

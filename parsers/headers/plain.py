@@ -73,21 +73,22 @@ class PlainBlock:
         """To, Cc and Bcc (an address may be in more than one)."""
         return self.to + self.cc + self.bcc
 
+    def text(self, key: str) -> str:
+        """A field's value as text, as split_fields decodes it (whether or not the whole
+        block is UTF-8); "" when absent."""
+        value = self.values.get(key)
+        if value is None:
+            return ""
+        if value.isascii():
+            return value.decode("ascii")
+        hint = charset_hint(self.values.get("content-type", b""))
+        return decode_bytes(value, hint, prefer_utf8=True)
+
     def facts(self, internaldate: datetime | None = None) -> MessageFacts:
         """`read_block(raw).facts(internaldate)` for this block, but for the display names,
-        which are not decoded (every name is ""): what matching needs, no more."""
-        values = self.values
-        hint: str | None = None
-        fields: dict[str, str] = {}
-        for key, value in values.items():
-            if value.isascii():
-                fields[key] = value.decode("ascii")
-            else:  # as split_fields decodes it, whether or not the whole block is UTF-8
-                if hint is None:
-                    hint = charset_hint(values.get("content-type", b"")) or ""
-                fields[key] = decode_bytes(value, hint or None, prefer_utf8=True)
+        which are not decoded (every name is "")."""
         return facts_of(
-            fields,
+            {key: self.text(key) for key in self.values},
             _nameless(self.from_),
             _nameless(self.to),
             _nameless(self.cc),
