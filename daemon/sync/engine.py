@@ -31,7 +31,7 @@ from kithkin.daemon.core.dates import utc_iso
 from kithkin.daemon.core.matching import Sieve
 from kithkin.daemon.core.records import FolderState
 from kithkin.daemon.errors import MailboxError
-from kithkin.daemon.mail.records import FetchedHeader, FolderStatus, FolderUnavailable
+from kithkin.daemon.mail.records import FetchedHeader, FolderStatus, FolderUnavailable, Survey
 from kithkin.daemon.steering.policy import UNCHECKED, ReplyPolicy
 from kithkin.daemon.store import Store
 from kithkin.daemon.sync.backfill import SEARCH_LIMIT, search_addresses
@@ -90,8 +90,19 @@ class Sync:
     def run(self, *, backfill_all: bool = False, retry_set_aside: bool = False) -> SyncReport:
         pending = sorted(self.book) if backfill_all else self.store.backfill.pending()
         report = SyncReport()
-        backfill_done = True
         survey = self.source.survey(state.name for state in self.store.folders.all())
+        with self.store.bulk():
+            backfill_done = self._sync_folders(survey, pending, report, retry_set_aside)
+        if pending and backfill_done:
+            with self.store.atomic():
+                self.store.backfill.clear(pending)
+        return report
+
+    def _sync_folders(
+        self, survey: Survey, pending: list[str], report: SyncReport, retry_set_aside: bool
+    ) -> bool:
+        """Every folder of the survey; whether each could be read (the backfill is done)."""
+        backfill_done = True
         for folder in survey.folders:
             folder_report = FolderReport(folder)
             report.folders.append(folder_report)
@@ -108,10 +119,7 @@ class Sync:
                     self.store.folders.save(replace(state, last_error=error))
                 log.warning("%s", exc)
                 backfill_done = False
-        if pending and backfill_done:
-            with self.store.atomic():
-                self.store.backfill.clear(pending)
-        return report
+        return backfill_done
 
     # --- one folder ---------------------------------------------------------------------
 
