@@ -249,7 +249,7 @@ def undated(mailbox: MemoryMailbox, n: int) -> None:
 def test_the_report_adds_up_every_batch(store: Store, monkeypatch: pytest.MonkeyPatch) -> None:
     """engine.py `_process`: `report.logged +=`, `report.unparseable +=`, `report.capped +=`
     -> `=` (the last batch's count only)."""
-    monkeypatch.setattr("kithkin.daemon.sync.engine.FETCH_BATCH", 2)
+    monkeypatch.setattr("kithkin.daemon.sync.batches.FETCH_BATCH", 2)
     mailbox = MemoryMailbox()
     mailbox.append("INBOX", mail(1))  # batches: [logged, unparseable], [capped, logged],
     undated(mailbox, 2)  # [unparseable, capped], [logged, stranger]
@@ -270,7 +270,7 @@ def test_set_aside_mail_retried_in_several_batches_is_counted_in_all(
     store: Store, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     """engine.py `_process`: `report.retried += len(read)` -> `=`."""
-    monkeypatch.setattr("kithkin.daemon.sync.engine.FETCH_BATCH", 2)
+    monkeypatch.setattr("kithkin.daemon.sync.batches.FETCH_BATCH", 2)
     mailbox = filled([mail(n) for n in range(1, 7)])
     broken = {uid: RuntimeError(f"UID {uid}") for uid in (1, 2, 3, 5, 6)}
     first = run(MemorySource(mailbox), store, fault=failing(broken, stage="plan"))

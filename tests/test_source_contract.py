@@ -560,7 +560,7 @@ def test_a_sync_logs_the_same_interactions_from_every_source(
 def test_a_contact_added_later_is_backfilled_alike_from_every_source(
     filled: AnyBackend, tmp_path: Path, batch: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    monkeypatch.setattr("kithkin.daemon.sync.engine.FETCH_BATCH", batch)  # 1: FETCHes pipelined
+    monkeypatch.setattr("kithkin.daemon.sync.batches.FETCH_BATCH", batch)  # 1: FETCHes pipelined
     with open_store(tmp_path / "kithkin.db", {"Ada Lovelace": ADA}) as store:
         sync(filled, store)
         assert [row[0] for row in logged(store)] == ["Ada Lovelace"] * 3

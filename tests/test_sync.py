@@ -259,7 +259,7 @@ def test_backfill_falls_back_to_scanning_when_many_addresses_are_new(setup, monk
 def test_windows_of_uid_search_cover_everything_exactly_once(setup, monkeypatch) -> None:
     monkeypatch.setattr(listing_module, "LIST_WINDOW", 3)
     monkeypatch.setattr(listing_module, "FIRST_LIST_WINDOW", 2)
-    monkeypatch.setattr("kithkin.daemon.sync.engine.FETCH_BATCH", 2)
+    monkeypatch.setattr("kithkin.daemon.sync.batches.FETCH_BATCH", 2)
     setup.add("Ada", "ada@example.org")
     for n in range(11):
         setup.put("INBOX", from_=ADA, to=ME, subject=f"m{n:02d}")

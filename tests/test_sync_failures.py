@@ -101,7 +101,7 @@ class KillAfterFirstBatch:
 
 
 def test_a_dropped_connection_keeps_every_committed_batch(dovecot, tmp_path, monkeypatch, run_cli):
-    monkeypatch.setattr("kithkin.daemon.sync.engine.FETCH_BATCH", 4)
+    monkeypatch.setattr("kithkin.daemon.sync.batches.FETCH_BATCH", 4)
     config_path = write_config(tmp_path, dovecot)
     result = run_cli("--config", str(config_path), "contacts", "add", "Ada",
                      "--email", "ada@example.org")  # fmt: skip

@@ -55,6 +55,7 @@ from kithkin.daemon.errors import MailboxError
 from kithkin.daemon.mail import listing
 from kithkin.daemon.store import Store
 from kithkin.daemon.sync import Sync, engine
+from kithkin.daemon.sync import batches as batching
 from kithkin.parsers.addresses import normalise_address
 
 T0 = datetime(2026, 1, 5, 8, 0, tzinfo=UTC)
@@ -296,7 +297,7 @@ class SyncMachine(RuleBasedStateMachine):
         """One sync; whether it ran to the end. Records what it may and must have logged."""
         before = self.present()
         with ExitStack() as patches:
-            patches.enter_context(patch.object(engine, "FETCH_BATCH", batch))
+            patches.enter_context(patch.object(batching, "FETCH_BATCH", batch))
             if batch < 500:  # and list the folder in several small windows
                 patches.enter_context(patch.object(listing, "FIRST_LIST_WINDOW", 2))
                 patches.enter_context(patch.object(listing, "LIST_WINDOW", 3))

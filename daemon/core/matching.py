@@ -8,13 +8,20 @@ nothing, and so leaves no trace.
 
 from __future__ import annotations
 
+import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
+from datetime import datetime
 
 from kithkin.daemon.core.audience import audience
 from kithkin.daemon.core.records import Interaction
 from kithkin.parsers.headers import Address, MessageFacts
-from kithkin.parsers.headers.plain import plain_addresses
+from kithkin.parsers.headers.dates import as_utc, choose_date
+from kithkin.parsers.headers.encoded_words import display_text
+from kithkin.parsers.headers.facts import first_token
+from kithkin.parsers.headers.message_ids import list_id, message_id
+from kithkin.parsers.headers.plain import PlainBlock, read_plain
+from kithkin.parsers.text import clean_line
 
 BULK_PRECEDENCE = frozenset({"bulk", "list", "junk"})
 
@@ -65,13 +72,53 @@ def match(facts: MessageFacts, book: Mapping[str, int], me: frozenset[str]) -> l
     ]
 
 
+def match_plain(
+    block: PlainBlock, internaldate: datetime | None, book: Mapping[str, int], me: frozenset[str]
+) -> list[Interaction] | None:
+    """`match(block.facts(internaldate), book, me)` reading only what that needs of the
+    block (no display names, no threading ids), or None when the message has no date at all
+    (`facts.date is None`). tests/test_plan_plain.py holds the two to the same rows."""
+    text, values = block.text, block.values
+    raw_date = clean_line(text("date"))
+    date, _ = choose_date(raw_date, as_utc(internaldate))
+    if date is None:
+        return None
+    if (
+        ("list-id" in values and list_id(text("list-id")))
+        or ("auto-submitted" in values and first_token(text("auto-submitted")) not in (None, "no"))
+        or ("precedence" in values and first_token(text("precedence")) in BULK_PRECEDENCE)
+        or clean_line(text("x-kithkin-summary"))
+    ):
+        return []  # is_excluded
+    senders = {address.decode("utf-8") for address in block.from_}
+    recipients = {address.decode("utf-8") for address in block.recipients()}
+    direction, contact_ids = involved(senders, recipients, book, me)
+    if not contact_ids:
+        return []
+    identifier = message_id(text("message-id"))
+    subject = display_text(text("subject"))
+    if identifier:
+        key = f"<{identifier}>"
+    else:  # MessageFacts.message_key
+        who = ",".join(address.decode("utf-8") for address in block.from_)
+        digest = hashlib.sha256(f"{who}|{raw_date}|{subject}".encode("utf-8", "backslashreplace"))
+        key = f"sha256:{digest.hexdigest()}"
+    size = audience(senders, recipients)
+    return [
+        Interaction(contact_id=contact_id, direction=direction, date=date, message_key=key,
+                    message_id=identifier, subject=subject, audience=size)
+        for contact_id in sorted(contact_ids)
+    ]  # fmt: skip
+
+
 @dataclass(frozen=True)
 class Sieve:
     """The address book as bytes, to pass over a stranger's message before decoding it.
 
-    `may_concern(raw)` is False only when the block is plain (`plain_addresses`) and names
-    neither a contact nor the owner both as sender and recipient (as a reply to a summary
-    is written); everything else goes on to be read in full.
+    On a plain block (`read_plain`: its addresses exactly as `read_block` reads them),
+    `concerns` is False when the block names neither a contact nor the owner both as
+    sender and recipient (as a reply to a summary is written): it is passed over.
+    `may_concern(raw)` says the same of raw bytes, True for any block that is not plain.
     """
 
     book: frozenset[bytes]
@@ -83,10 +130,25 @@ class Sieve:
                    frozenset(a.encode("utf-8") for a in me))  # fmt: skip
 
     def may_concern(self, raw: bytes, *, replies: bool) -> bool:
-        found = plain_addresses(raw)
-        if found is None:
-            return True
-        senders, recipients = found
+        block = read_plain(raw)
+        return block is None or self.concerns(block, replies=replies)
+
+    def concerns(self, block: PlainBlock, *, replies: bool) -> bool:
+        senders, recipients = block.from_, block.recipients()
         if not self.book.isdisjoint(senders) or not self.book.isdisjoint(recipients):
             return True
         return replies and not self.me.isdisjoint(senders) and not self.me.isdisjoint(recipients)
+
+    def involves_contact(self, block: PlainBlock) -> bool:
+        """Whether `involved` finds a contact in the block's addresses."""
+        me, book = self.me, self.book
+        if not me.isdisjoint(block.from_):
+            return any(address in book for address in block.recipients() if address not in me)
+        if not me.isdisjoint(block.recipients()):
+            return not book.isdisjoint(block.from_)
+        return False
+
+    def owner_to_owner(self, block: PlainBlock) -> bool:
+        """`steering.tokens.owner_to_owner` of the block: from and to the owner only."""
+        recipients = block.recipients()
+        return bool(block.from_ and recipients) and self.me.issuperset(block.from_ + recipients)

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import math
 
-from kithkin.daemon.sync.engine import FETCH_BATCH, PIPELINE_DEPTH
+from kithkin.daemon.sync.batches import FETCH_BATCH, PIPELINE_DEPTH
 
 PER_MESSAGE = 60e-6  # seconds of a first sync per message on loopback (see above)
 ROUND_TRIPS_PER_FOLDER = 3

@@ -66,6 +66,7 @@ class HeaderFetcher:
         self._sent: deque[tuple[Key, bytes, list[int]]] = deque()  # replies not read yet
         self._read: dict[Key, Outcome] = {}  # replies read before their turn
         self._early: dict[int, FetchedHeader] = {}  # of later batches, read with an earlier
+        self._asked: set[int] = set()  # the UIDs of the FETCHes in _sent: no two share one
 
     def prefetch(self, uids: list[int]) -> None:
         """Send the header FETCH of `uids` now, to be read by `fetch(uids)`."""
@@ -74,11 +75,14 @@ class HeaderFetcher:
             return
         if len(self._sent) + len(self._read) >= MAX_AHEAD:
             return
+        if not self._asked.isdisjoint(uids):
+            return  # a UID asked for already: this batch is fetched in its turn
         try:
             tag = self._send(uids, HEADER_ITEM, FIRST_READ)
         except MailboxError:
             return  # the connection is gone: `fetch` will say so
         self._sent.append((key, tag, uids))
+        self._asked.update(uids)
 
     def fetch(self, uids: list[int]) -> list[FetchedHeader]:
         """Header fields and INTERNALDATE for integer UIDs, in UID order. Never sets \\Seen.
@@ -155,25 +159,31 @@ class HeaderFetcher:
         self._sent.clear()
         self._read.clear()
         self._early.clear()
+        self._asked.clear()
 
     def _receive_next(self) -> None:
         key, tag, uids = self._sent.popleft()
-        later = {uid for _, _, others in self._sent for uid in others}
+        asked = self._asked  # this batch's UIDs and the later ones'
         try:
-            fetched = self._receive(tag, uids, FIRST_READ, also=later)
+            fetched = self._receive(tag, uids, FIRST_READ, wanted=asked)
         except MailboxError as error:
             self._read[key] = error
             self._sent.clear()  # their replies may be partly lost: sent again when asked for
             self._early.clear()
+            asked.clear()
             return
+        asked.difference_update(uids)  # the later ones'
         early = self._early
-        mine = [early.pop(uid) for uid in uids if uid in early]
+        mine = [early.pop(uid) for uid in uids if uid in early] if early else []
+        if mine:
+            mine += [header for header in fetched if header.uid not in asked]
+            mine.sort(key=lambda header: header.uid)
+        else:  # in UID order as read
+            mine = [header for header in fetched if header.uid not in asked]
         for header in fetched:
-            if header.uid in later:
+            if header.uid in asked:
                 early[header.uid] = header
-            else:
-                mine.append(header)
-        self._read[key] = sorted(mine, key=lambda header: header.uid)
+        self._read[key] = mine
 
     def _fetch_now(self, uids: list[int], fields: str, limit: int) -> list[FetchedHeader]:
         return self._receive(self._send(uids, fields, limit), uids, limit)
@@ -187,15 +197,15 @@ class HeaderFetcher:
         )
 
     def _receive(
-        self, tag: bytes, uids: list[int], limit: int, also: set[int] | None = None
+        self, tag: bytes, uids: list[int], limit: int, wanted: set[int] | None = None
     ) -> list[FetchedHeader]:
-        """One header FETCH reply (and what came with it of the UIDs `also` asked for by
-        later commands). The usual shape (one header literal per message) is read by a fast
-        reader; anything else by imapclient's general parser, on the same data."""
+        """One header FETCH reply (and what came with it of the UIDs `wanted` besides `uids`,
+        asked for by later commands). The usual shape (one header literal per message) is
+        read by a fast reader; anything else by imapclient's general parser, on the same data."""
         session = self.session
         with session.guard("UID FETCH"):
-            data = session.wire.collect(tag, b"FETCH").of(b"FETCH")
-            wanted = set(uids) | also if also else set(uids)
+            data = session.wire.collect_headers(tag).of(b"FETCH")
+            wanted = wanted if wanted is not None else set(uids)
             fetched = fast_fetch_headers(data, wanted)
             if fetched is None:
                 fetched = parse_unusual(data, wanted, session.where)

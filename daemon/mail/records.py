@@ -6,11 +6,10 @@ from __future__ import annotations
 from dataclasses import dataclass
 from datetime import datetime
 
-from imapclient.datetime_util import parse_to_datetime
-
 from kithkin.daemon.errors import MailboxError
 from kithkin.daemon.mail.connect import MALFORMED
 from kithkin.daemon.mail.folders import MissingFolder
+from kithkin.daemon.mail.internaldate import parse_internaldate
 
 
 @dataclass(frozen=True)
@@ -34,7 +33,7 @@ class FetchedHeader:
         value = self.internaldate_value
         if isinstance(value, bytes):
             try:
-                parsed: datetime = parse_to_datetime(value, normalise=False)
+                parsed = parse_internaldate(value)
                 parsed.utcoffset()  # an offset past ±24 h (`+9999`) raises only here
             except MALFORMED:
                 return None

@@ -48,28 +48,72 @@ _FETCH_HEAD = re.compile(rb"[0-9]++ \((?:%s )*+%s \{[0-9]++\}" % (_ITEM, _SECTIO
 _FETCH_TAIL = re.compile(rb"(?: %s)*+\)" % _ITEM)
 
 
+# The same shape on the wire, a whole response line and the tail line after its literal, for
+# `Wire.collect_headers`, which reads the usual responses straight off the connection's buffer
+# into `UsualFetch` items: what imaplib would hand over as `(head, literal), tail`.
+FETCH_LINE = re.compile(
+    rb"\* (?P<number>[0-9]++) FETCH (?P<rest>\((?:%s )*+%s \{(?P<size>[0-9]++)\})\r\n"
+    % (_ITEM, _SECTION)
+)
+FETCH_TAIL_LINE = re.compile(rb"(?P<tail>(?: %s)*+\))\r*+\n" % _ITEM)
+
+
+class UsualFetch:
+    """One response of the usual shape read off the wire (`FETCH_LINE`, the literal and
+    `FETCH_TAIL_LINE`), in place of imaplib's two items."""
+
+    __slots__ = ("head", "literal", "tail")
+
+    def __init__(self, head: re.Match[bytes], literal: bytes, tail: re.Match[bytes]) -> None:
+        self.head, self.literal, self.tail = head, literal, tail
+
+    def imaplib_items(self) -> list[Any]:
+        """`(head, literal), tail`, as imaplib (and `Wire.collect`) hands the response over."""
+        head = self.head
+        return [(head["number"] + b" " + head["rest"], self.literal), self.tail["tail"]]
+
+
+def imaplib_shapes(data: list[Any]) -> list[Any]:
+    """The data with every `UsualFetch` in imaplib's shapes."""
+    shaped: list[Any] = []
+    for item in data:
+        if type(item) is UsualFetch:
+            shaped += item.imaplib_items()
+        else:
+            shaped.append(item)
+    return shaped
+
+
 def fast_fetch_headers(data: list[Any], wanted: set[int]) -> list[FetchedHeader] | None:
-    """Read `(head, literal), tail` items of a header FETCH without imapclient's lexer.
+    """Read `(head, literal), tail` items (and `UsualFetch` items, already matched) of a
+    header FETCH without imapclient's lexer.
 
     Returns None as soon as anything looks unusual (no literal, a literal that is not the
     header section, no UID, a UID twice, anything outside the grammar above), so the caller
     can use the general parser instead.
     """
     found: dict[int, FetchedHeader] = {}
-    for index in range(0, len(data), 2):
+    index, count = 0, len(data)
+    while index < count:
         item = data[index]
-        if type(item) is not tuple or len(item) != 2:
-            return None
-        head, literal = item
-        if type(head) is not bytes or type(literal) is not bytes:
-            return None
-        start = _FETCH_HEAD.fullmatch(head)
-        tail = data[index + 1] if index + 1 < len(data) else b""
-        if start is None or type(tail) is not bytes:
-            return None
-        end = _FETCH_TAIL.fullmatch(tail)
-        if end is None:
-            return None
+        if type(item) is UsualFetch:
+            start, literal, end = item.head, item.literal, item.tail
+            index += 1
+        else:
+            if type(item) is not tuple or len(item) != 2:
+                return None
+            head, literal = item
+            if type(head) is not bytes or type(literal) is not bytes:
+                return None
+            matched = _FETCH_HEAD.fullmatch(head)
+            tail = data[index + 1] if index + 1 < count else b""
+            if matched is None or type(tail) is not bytes:
+                return None
+            ended = _FETCH_TAIL.fullmatch(tail)
+            if ended is None:
+                return None
+            start, end = matched, ended
+            index += 2
         uid = end["uid"] or start["uid"]  # the last one sent, as the general parser has it
         if uid is None:
             return None
@@ -111,7 +155,7 @@ def parse_unusual(data: list[Any], wanted: set[int], where: str) -> list[Fetched
     """imapclient's general parser, for reply shapes the fast reader does not know; any way
     it fails on a garbled reply is one MailboxError."""
     try:
-        return _from_parsed(_by_uid(data), wanted)
+        return _from_parsed(_by_uid(imaplib_shapes(data)), wanted)
     except (*NETWORK_ERRORS, *MALFORMED, IndexError, KeyError, TypeError, AttributeError):
         raise MailboxError(f"{where}: UID FETCH: malformed reply") from None
 

@@ -25,8 +25,11 @@ import re
 from dataclasses import dataclass, field
 from typing import Any, cast
 
+from kithkin.daemon.mail.responses import FETCH_LINE, FETCH_TAIL_LINE, UsualFetch
+
 MAX_LINE = 1_000_000  # bytes of one reply line outside literals, as imaplib's _MAXLINE
 MAX_LITERAL = 64 * 1024 * 1024  # bytes of one literal; a header is read up to 256 KB
+MAX_PEEK = 1 << 16  # bytes looked at in the connection's buffer at once (it holds 8 KB)
 _LITERAL = re.compile(rb"\{(\d+)\}\r\n$")
 _UNTAGGED = re.compile(rb"\* (\d+ )?([A-Za-z-]+)\b ?")
 
@@ -77,10 +80,26 @@ class Wire:
             self.broken = True
             raise
 
-    def _reply(self, tag: bytes, wanted: tuple[bytes, ...]) -> Reply:
+    def collect_headers(self, tag: bytes) -> Reply:
+        """`collect(tag, b"FETCH")` of a header FETCH, its responses of the usual shape read
+        straight off the connection's buffer as `UsualFetch` items (see `_read_usual`)."""
+        if self._sent:
+            self.turns += 1
+            self._sent = False
+        try:
+            return self._reply(tag, (b"FETCH",), usual=True)
+        except imaplib.IMAP4.abort:
+            self.broken = True
+            raise
+
+    def _reply(self, tag: bytes, wanted: tuple[bytes, ...], *, usual: bool = False) -> Reply:
         reply = Reply()
         prefix = tag + b" "
+        peek = getattr(self.imap.file, "peek", None) if usual else None
+        fetched = reply.untagged.setdefault(b"FETCH", []) if peek is not None else []
         while True:
+            if peek is not None:
+                self._read_usual(peek, fetched)
             line = self._line()
             if line.startswith(prefix):
                 status, _, text = line[len(prefix) :].rstrip(b"\r\n").partition(b" ")
@@ -120,6 +139,36 @@ class Wire:
 
     def _line(self) -> bytes:
         return read_line(self.imap)
+
+    def _read_usual(self, peek: Any, into: list[Any]) -> None:
+        """The usual FETCH responses (`FETCH_LINE`, literal, `FETCH_TAIL_LINE`) that lie whole
+        in the connection's buffer, matched in place, then consumed; at the first anything
+        else (another line, a response cut by the buffer's end) `_reply` reads on, line by
+        line. Nothing past what was matched is consumed."""
+        file = self.imap.file
+        while True:
+            try:
+                buffer: bytes = peek(MAX_PEEK)  # one read from the socket if the buffer is empty
+            except OSError as exc:
+                raise imaplib.IMAP4.abort(f"socket error: {exc}") from None
+            position, end = 0, len(buffer)
+            while True:
+                head = FETCH_LINE.match(buffer, position)
+                if head is None:
+                    break
+                start = head.end()
+                stop = start + int(head["size"])
+                if stop > end:
+                    break
+                tail = FETCH_TAIL_LINE.match(buffer, stop)
+                if tail is None:
+                    break
+                into.append(UsualFetch(head, buffer[start:stop], tail))
+                position = tail.end()
+            if position:
+                file.read(position)
+            if position < end or not position:
+                return
 
 
 def read_line(imap: imaplib.IMAP4) -> bytes:

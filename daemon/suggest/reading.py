@@ -22,7 +22,8 @@ from datetime import date, timedelta
 from kithkin.daemon.core.suggestions import Correspondence
 from kithkin.daemon.errors import MailboxError
 from kithkin.daemon.mail.records import FetchedHeader, FolderUnavailable, SearchRefused
-from kithkin.daemon.sync.engine import FETCH_BATCH, LARGE_GROUP, PIPELINE_DEPTH
+from kithkin.daemon.sync.batches import pipelined_batches
+from kithkin.daemon.sync.engine import LARGE_GROUP
 from kithkin.daemon.sync.failures import caused_by_the_message
 from kithkin.daemon.sync.narrowing import GiveUp, Narrowing
 from kithkin.daemon.sync.source import MailSource, NoProgress, Progress
@@ -76,7 +77,7 @@ class _Reader:
         uids = self._listed(self.since)
         self.progress.folder(folder, len(uids))
         self.report.folders[folder] = 0
-        for batch in self._batches(uids):
+        for batch in pipelined_batches(self.source, uids):
             counted = self.into.counts.counted
             fetched = self._fetch(batch, folder)
             self._observe(f for f in fetched if not f.long)
@@ -97,14 +98,6 @@ class _Reader:
         for window in self.source.uids_above(0):
             uids.extend(window)
         return uids
-
-    def _batches(self, uids: array[int]) -> Iterator[list[int]]:
-        """`uids` in FETCH_BATCH batches, the FETCH of the next PIPELINE_DEPTH sent ahead."""
-        starts = range(0, len(uids), FETCH_BATCH)
-        for index, start in enumerate(starts):
-            for ahead in starts[index : index + 1 + PIPELINE_DEPTH]:
-                self.source.prefetch_headers(uids[ahead : ahead + FETCH_BATCH].tolist())
-            yield uids[start : start + FETCH_BATCH].tolist()
 
     def _fetch(self, uids: list[int], folder: str, whole: bool = False) -> list[FetchedHeader]:
         fetch = self.source.fetch_whole_headers if whole else self.source.fetch_headers

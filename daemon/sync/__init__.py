@@ -15,7 +15,8 @@ parsers. Never jinja2 or the summary.
 
 from __future__ import annotations
 
-from kithkin.daemon.sync.engine import FETCH_BATCH, Sync
+from kithkin.daemon.sync.batches import FETCH_BATCH
+from kithkin.daemon.sync.engine import Sync
 from kithkin.daemon.sync.plan import BatchPlan, plan_batch
 from kithkin.daemon.sync.report import FolderReport, SyncReport
 from kithkin.daemon.sync.source import MailSource, NoProgress, Progress, Stopped

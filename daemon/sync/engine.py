@@ -25,16 +25,17 @@ from array import array
 from collections.abc import Callable, Iterable, Iterator
 from dataclasses import replace
 from datetime import UTC, datetime, tzinfo
+from functools import partial
 
 from kithkin.daemon.core.dates import utc_iso
 from kithkin.daemon.core.matching import Sieve
-from kithkin.daemon.core.records import FolderState, Interaction
+from kithkin.daemon.core.records import FolderState
 from kithkin.daemon.errors import MailboxError
-from kithkin.daemon.mail.records import FetchedHeader, FolderStatus, FolderUnavailable
+from kithkin.daemon.mail.records import FetchedHeader, FolderStatus, FolderUnavailable, Survey
 from kithkin.daemon.steering.policy import UNCHECKED, ReplyPolicy
 from kithkin.daemon.store import Store
 from kithkin.daemon.sync.backfill import SEARCH_LIMIT, search_addresses
-from kithkin.daemon.sync.failures import caused_by_the_message
+from kithkin.daemon.sync.batches import pipelined_batches
 from kithkin.daemon.sync.narrowing import GiveUp, Narrowing
 from kithkin.daemon.sync.plan import BatchPlan, plan_batch
 from kithkin.daemon.sync.replies import apply_replies, read_replies
@@ -47,12 +48,11 @@ from kithkin.daemon.sync.source import (
     Progress,
     Stopped,
 )
+from kithkin.daemon.sync.storing import BatchCommit, RowsRefused, store_all, store_each
 from kithkin.parsers.text import clean_line
 
 log = logging.getLogger("kithkin.sync")
 
-FETCH_BATCH = 500  # UIDs per UID FETCH: about 3.5 KB of command line
-PIPELINE_DEPTH = 7  # batches whose FETCH is sent while one is being read (see mail/headers.py)
 LARGE_GROUP = 16  # header sections over the first read are read again this many at a time
 
 
@@ -89,8 +89,19 @@ class Sync:
     def run(self, *, backfill_all: bool = False, retry_set_aside: bool = False) -> SyncReport:
         pending = sorted(self.book) if backfill_all else self.store.backfill.pending()
         report = SyncReport()
-        backfill_done = True
         survey = self.source.survey(state.name for state in self.store.folders.all())
+        with self.store.bulk():
+            backfill_done = self._sync_folders(survey, pending, report, retry_set_aside)
+        if pending and backfill_done:
+            with self.store.atomic():
+                self.store.backfill.clear(pending)
+        return report
+
+    def _sync_folders(
+        self, survey: Survey, pending: list[str], report: SyncReport, retry_set_aside: bool
+    ) -> bool:
+        """Every folder of the survey; whether each could be read (the backfill is done)."""
+        backfill_done = True
         missing = {folder.name: folder for folder in survey.missing}
         for folder in survey.folders:
             folder_report = FolderReport(folder)
@@ -108,10 +119,7 @@ class Sync:
                 self._folder_failed(folder_report, clean_line(str(exc)).split(": ", 1)[-1])
             if folder_report.error:
                 backfill_done = False
-        if pending and backfill_done:
-            with self.store.atomic():
-                self.store.backfill.clear(pending)
-        return report
+        return backfill_done
 
     def _folder_failed(self, report: FolderReport, error: str, *, missing: bool = False) -> None:
         """A folder not synced: its error in the report, and in the store when it changed
@@ -171,7 +179,7 @@ class Sync:
             uids = self._listed(self.source.uids_above(state.last_uid))
             log.debug("%s: %d new UID(s) to read", folder, len(uids))
             self.progress.folder(folder, len(uids))
-            for batch in self._batches(uids):
+            for batch in pipelined_batches(self.source, uids):
                 state = self._process(batch, state, report, mode="new")
         with self.store.atomic():
             self.store.folders.save(
@@ -202,33 +210,17 @@ class Sync:
         answers = read_replies(self.source, self.store, plan.replies, self.clock())
         self.heartbeat()
         assert state.uidvalidity is not None
-        with self.store.atomic():
-            added, failed_rows = self._store_rows(plan.rows, state.name)
-            failed_replies = apply_replies(
-                self.store,
-                answers,
-                now=self.clock(),
-                zone=self.zone,
-                policy=self.reply_policy,
-                before_each=lambda uid: self._inject("reply", state.name, uid),
-            )
-            set_aside = sorted({*unfetchable, *plan.failed, *failed_rows, *failed_replies})
-            for uid in set_aside:
-                stage = "fetch" if uid in unfetchable else "process"
-                self.store.set_aside.record(state.name, state.uidvalidity, uid, stage, self.clock())
-            if mode == "retry":
-                read = [f.uid for f in fetched if f.uid not in set_aside]
-                gone = sorted(set(uids) - {f.uid for f in fetched} - set(unfetchable))
-                self.store.set_aside.clear(state.name, state.uidvalidity, [*read, *gone])
-                report.retried += len(read)
-            if mode == "new":
-                state = replace(
-                    state,
-                    last_uid=max(state.last_uid, max(uids)),
-                    messages_seen=state.messages_seen + len(uids),
-                    interactions_logged=state.interactions_logged + added,
-                )
-                self.store.folders.save(state)
+        commit = BatchCommit(uids, fetched, unfetchable, plan, answers)
+        inject = partial(self._inject, "store", state.name)
+        try:  # the rows in bulk, no savepoint (it costs a journal copy of every page touched)
+            with self.store.atomic():
+                commit.added = store_all(self.store, plan.rows, inject)
+                state = self._commit(commit, state, report, mode)
+        except RowsRefused:  # rolled back: again, message by message
+            with self.store.atomic():
+                commit.added, commit.failed_rows = store_each(self.store, plan.rows, inject)
+                state = self._commit(commit, state, report, mode)
+        added, set_aside = commit.added, commit.set_aside
         report.unparseable += plan.unparseable
         report.capped += plan.capped
         if mode != "retry":
@@ -267,28 +259,41 @@ class Sync:
         if self.fault is not None:
             self.fault(stage, folder, uid)
 
-    def _store_rows(self, rows: dict[int, list[Interaction]], folder: str) -> tuple[int, list[int]]:
-        """Insert the batch's rows (caller's transaction); a message whose rows the store
-        refuses is set aside, the others kept. Returns (rows added, UIDs that failed)."""
-        try:
-            with self.store.atomic():
-                for uid in rows:
-                    self._inject("store", folder, uid)
-                return self.store.interactions.add(r for per in rows.values() for r in per), []
-        except Exception as exc:
-            if not caused_by_the_message(exc):
-                raise
-        added, failed = 0, []
-        for uid, per_message in rows.items():
-            try:
-                with self.store.atomic():
-                    self._inject("store", folder, uid)
-                    added += self.store.interactions.add(per_message)
-            except Exception as exc:
-                if not caused_by_the_message(exc):
-                    raise
-                failed.append(uid)
-        return added, failed
+    def _commit(
+        self, commit: BatchCommit, state: FolderState, report: FolderReport, mode: str
+    ) -> FolderState:
+        """The rest of a batch's transaction, after its rows: replies, set-aside messages and
+        the cursor. Returns the folder's state as committed."""
+        assert state.uidvalidity is not None
+        failed_replies = apply_replies(
+            self.store,
+            commit.answers,
+            now=self.clock(),
+            zone=self.zone,
+            policy=self.reply_policy,
+            before_each=lambda uid: self._inject("reply", state.name, uid),
+        )
+        unfetchable, fetched, uids = commit.unfetchable, commit.fetched, commit.uids
+        set_aside = sorted({*unfetchable, *commit.plan.failed, *commit.failed_rows,
+                            *failed_replies})  # fmt: skip
+        commit.set_aside = set_aside
+        for uid in set_aside:
+            stage = "fetch" if uid in unfetchable else "process"
+            self.store.set_aside.record(state.name, state.uidvalidity, uid, stage, self.clock())
+        if mode == "retry":
+            read = [f.uid for f in fetched if f.uid not in set_aside]
+            gone = sorted(set(uids) - {f.uid for f in fetched} - set(unfetchable))
+            self.store.set_aside.clear(state.name, state.uidvalidity, [*read, *gone])
+            report.retried += len(read)
+        if mode == "new":
+            state = replace(
+                state,
+                last_uid=max(state.last_uid, max(uids)),
+                messages_seen=state.messages_seen + len(uids),
+                interactions_logged=state.interactions_logged + commit.added,
+            )
+            self.store.folders.save(state)
+        return state
 
     # --- fetching, narrowed down on failure ---------------------------------------------
 
@@ -337,7 +342,7 @@ class Sync:
         if not uids:
             return
         self.progress.folder(f"{state.name} (set aside)", len(uids))
-        for batch in self._batches(array("I", uids)):
+        for batch in pipelined_batches(self.source, array("I", uids)):
             self._process(batch, state, report, mode="retry")
 
     # --- backfill -----------------------------------------------------------------------
@@ -356,7 +361,7 @@ class Sync:
         else:
             uids = array("I", found)
         self.progress.folder(f"{state.name} (backfill)", len(uids))
-        for batch in self._batches(uids):
+        for batch in pipelined_batches(self.source, uids):
             self._process(batch, state, report, mode="backfill")
 
     # --- batches ------------------------------------------------------------------------
@@ -368,14 +373,6 @@ class Sync:
             uids.extend(window)
             self.heartbeat()
         return uids
-
-    def _batches(self, uids: array[int]) -> Iterator[list[int]]:
-        """`uids` in FETCH_BATCH batches, the FETCH of the next PIPELINE_DEPTH sent ahead."""
-        starts = range(0, len(uids), FETCH_BATCH)
-        for index, start in enumerate(starts):
-            for ahead in starts[index : index + 1 + PIPELINE_DEPTH]:
-                self.source.prefetch_headers(uids[ahead : ahead + FETCH_BATCH].tolist())
-            yield uids[start : start + FETCH_BATCH].tolist()
 
 
 def _unchanged(state: FolderState, status: FolderStatus, pending: list[str]) -> bool:

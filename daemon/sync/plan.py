@@ -9,16 +9,18 @@ import logging
 from collections.abc import Callable, Iterable, Mapping
 from dataclasses import dataclass, field
 
-from kithkin.daemon.core.matching import Sieve, addresses, involved, match
+from kithkin.daemon.core.matching import Sieve, addresses, involved, match, match_plain
 from kithkin.daemon.core.records import Interaction
 from kithkin.daemon.mail.records import FetchedHeader
 from kithkin.daemon.steering.tokens import looks_like_summary_reply, may_be_summary_reply
 from kithkin.daemon.sync.failures import caused_by_the_message
 from kithkin.parsers.headers import MessageFacts, read_block
+from kithkin.parsers.headers.plain import PLAIN_LIMIT, PlainBlock, read_plain
 
 log = logging.getLogger("kithkin.sync")
 
 MIGHT_BE_CAPPED = 4096  # shorter header sections hold no address list longer than is read
+assert PLAIN_LIMIT <= MIGHT_BE_CAPPED  # so a plain block is never capped
 
 
 @dataclass
@@ -58,10 +60,13 @@ def plan_batch(
         try:
             if fault is not None:
                 fault("plan", fetched.uid)
-            if fetched.header is not None and not sieve.may_concern(
-                fetched.header, replies=replies
-            ):
-                continue  # surely a stranger's: not even split into fields
+            block = read_plain(fetched.header) if fetched.header is not None else None
+            if block is not None:
+                if not sieve.concerns(block, replies=replies):
+                    continue  # surely a stranger's: not decoded at all
+                if not (replies and sieve.owner_to_owner(block)):  # no reply to a summary
+                    _plan_plain(plan, fetched, block, sieve, book, me)
+                    continue
             _plan_message(plan, fetched, book, me, replies=replies)
         except Exception as exc:
             if not caused_by_the_message(exc):
@@ -103,6 +108,27 @@ def _plan_message(
         plan.rows[fetched.uid] = rows
     if maybe_reply and looks_like_summary_reply(facts, me):
         plan.replies.append((fetched.uid, facts))
+
+
+def _plan_plain(
+    plan: BatchPlan,
+    fetched: FetchedHeader,
+    block: PlainBlock,
+    sieve: Sieve,
+    book: Mapping[str, int],
+    me: frozenset[str],
+) -> None:
+    """`_plan_message` for a plain block that cannot be a reply to a summary, on the
+    addresses read off its bytes. (It is at most PLAIN_LIMIT bytes, so never capped.)"""
+    if fetched.cut:
+        plan.capped += 1
+    if not sieve.involves_contact(block):
+        return
+    rows = match_plain(block, fetched.internaldate, book, me)
+    if rows is None:
+        plan.unparseable += 1
+    elif rows:
+        plan.rows[fetched.uid] = rows
 
 
 def _surely_no_contact(fetched: FetchedHeader, book: Mapping[str, int], me: frozenset[str]) -> bool:

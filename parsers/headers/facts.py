@@ -101,27 +101,39 @@ class HeaderBlock:
         )  # fmt: skip
 
     def facts(self, internaldate: datetime | None = None) -> MessageFacts:
-        get = self.fields.get
-        raw_date = clean_line(get("date", ""))
-        date, from_header = choose_date(raw_date, as_utc(internaldate))
-        summary = get("x-kithkin-summary")
-        return MessageFacts(
-            self.from_,
-            self.to,
-            self.cc,
-            self.bcc,
-            date,
-            from_header,
-            message_ids.message_id(get("message-id", "")),
-            message_ids.in_reply_to(get("in-reply-to", "")),
-            message_ids.references(get("references", "")),
-            display_text(get("subject", "")),
-            message_ids.list_id(get("list-id", "")),
-            _first_token(get("auto-submitted", "")),
-            _first_token(get("precedence", "")),
-            (clean_line(summary) or None) if summary else None,
-            raw_date,
-        )
+        return facts_of(self.fields, self.from_, self.to, self.cc, self.bcc, internaldate)
+
+
+def facts_of(
+    fields: dict[str, str],
+    from_: tuple[Address, ...],
+    to: tuple[Address, ...],
+    cc: tuple[Address, ...],
+    bcc: tuple[Address, ...],
+    internaldate: datetime | None,
+) -> MessageFacts:
+    """The facts of a block's fields (as `split_fields` has them) and its addresses."""
+    get = fields.get
+    raw_date = clean_line(get("date", ""))
+    date, from_header = choose_date(raw_date, as_utc(internaldate))
+    summary = get("x-kithkin-summary")
+    return MessageFacts(
+        from_,
+        to,
+        cc,
+        bcc,
+        date,
+        from_header,
+        message_ids.message_id(get("message-id", "")),
+        message_ids.in_reply_to(get("in-reply-to", "")),
+        message_ids.references(get("references", "")),
+        display_text(get("subject", "")),
+        message_ids.list_id(get("list-id", "")),
+        first_token(get("auto-submitted", "")),
+        first_token(get("precedence", "")),
+        (clean_line(summary) or None) if summary else None,
+        raw_date,
+    )
 
 
 def read_block(raw: bytes) -> HeaderBlock:
@@ -140,7 +152,7 @@ def read_block(raw: bytes) -> HeaderBlock:
 _FIRST_TOKEN = re.compile(r"[\s\x00-\x1f\x7f-\x9f]*([^\s\x00-\x1f\x7f-\x9f;,(]*)")
 
 
-def _first_token(text: str) -> str | None:
+def first_token(text: str) -> str | None:
     """`Auto-Replied; x` -> `auto-replied`; None when empty."""
     match = _FIRST_TOKEN.match(text)
     return (clean_line(match.group(1).lower()) or None) if match else None

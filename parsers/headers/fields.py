@@ -80,7 +80,7 @@ def split_fields(raw: bytes) -> dict[str, str]:
         values = _collect(block.split(b"\n", _MAX_LINES), b":", _NAMES_BYTES, b",")
         if len(block) > _MAX_VALUE:
             values = {key: _cap(key, value, b" <> ") for key, value in values.items()}
-        hint = _charset_hint(values.get("content-type", b""))
+        hint = charset_hint(values.get("content-type", b""))
         return {key: decode_bytes(value, hint, prefer_utf8=True) for key, value in values.items()}
     fields = _collect(text.split("\n", _MAX_LINES), ":", _NAMES, ",")
     if len(block) > _MAX_VALUE:
@@ -124,7 +124,7 @@ def _cap(key: str, value: AnyStr, cut: AnyStr) -> AnyStr:
 _CHARSET_PARAM = re.compile(rb"""charset\s*=\s*["']?\s*([^"';\s]+)""", re.IGNORECASE)
 
 
-def _charset_hint(content_type: bytes) -> str | None:
+def charset_hint(content_type: bytes) -> str | None:
     """Content-Type's charset, if it can describe raw header bytes at all.
 
     Header names, colons and addresses are ASCII, so only an ASCII-compatible codec can be

@@ -1,39 +1,42 @@
-"""The addresses of a plain header block, read straight off its bytes: no decoding.
+"""A plain header block read straight off its bytes: the addresses, and nothing decoded.
 
 A first sync reads every message of the mailbox, and most are mail of strangers, which is
-never decoded. `plain_addresses` says which addresses a block's From, To, Cc and Bcc name
-when the block is plain (ASCII addresses, `addr`, `Name <addr>` or `"Name" <addr>` lists, no
-comments, groups, escapes, controls, 8-bit bytes or IDNA labels in those fields), in a few
-regex calls, so the sync can pass over a stranger's message without `read_block`.
+never decoded. `read_plain` reads a block whose From, To, Cc and Bcc are plain (ASCII
+addresses, `addr`, `Name <addr>` or `"Name" <addr>` lists, no comments, groups, escapes,
+controls, 8-bit bytes or IDNA labels written in Unicode in those fields) in one pass over
+its lines and a regex call a field, so the sync can pass over a stranger's message without
+`read_block`, and match a contact's without splitting the block again (`PlainBlock.facts`).
 
-It is a sieve, so it must never hide an address `read_block` would find: for a plain block
-it returns every address-like token of those fields (the addresses `read_block` reads, in
-their normal form, and maybe a few more: one written as a display name), and for anything
-else None, which sends the block to `read_block`. tests/test_plain_headers.py holds it to
-that on generated hostile blocks.
+Its addresses are exactly those `read_block` reads, in their normal form, per field, in
+order, each once; for anything else it returns None, which sends the block to `read_block`.
+tests/test_plain_headers.py holds it to that on tables and generated hostile blocks, and
+to `PlainBlock.facts` being `read_block(raw).facts()` without the display names.
 """
 
 from __future__ import annotations
 
 import re
+from datetime import datetime
 from functools import lru_cache
 
 from kithkin.parsers.addresses import normalise_address
+from kithkin.parsers.headers.address_list import MAX_ADDRESSES, Address
+from kithkin.parsers.headers.facts import MessageFacts, facts_of
+from kithkin.parsers.headers.fields import HEADER_FIELDS, charset_hint
+from kithkin.parsers.text import decode_bytes
 
 PLAIN_LIMIT = 4096  # bytes of a header block read here; longer ones go to read_block
-_ADDRESS_KEYS = {
+_MAX_ADDRESS_LENGTH = 512  # as address_list's: a longer entry is dropped as garbage
+_KEYS = {
     spelling: key
-    for key in (b"from", b"to", b"cc", b"bcc")
-    for spelling in (key, key.upper(), key.title(), key.capitalize())
+    for key in (field.lower() for field in HEADER_FIELDS)
+    for spelling in (
+        spelling.encode("ascii")
+        for spelling in (key, key.upper(), key.title(), key.title().replace("-Id", "-ID"))
+    )
 }
-_OTHER_FIELDS = (b"date", b"message-id", b"in-reply-to", b"references", b"subject",
-                 b"list-id", b"auto-submitted", b"precedence", b"content-type",
-                 b"x-kithkin-summary")  # fmt: skip
-_OTHER_NAMES = frozenset(
-    spelling
-    for name in _OTHER_FIELDS
-    for spelling in (name, name.upper(), name.title(), name.title().replace(b"-Id", b"-ID"))
-)
+_RECIPIENT_FIELDS = frozenset(("to", "cc", "bcc"))
+_CACHED_VALUE = 256  # address fields up to this long are cached: the same few recur
 _CONTROL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")  # after unfolding: no CR, LF or worse
 
 _LOCAL = rb"[a-z0-9!#$%&'*+/=^_`{|}~.-]+"
@@ -44,54 +47,148 @@ _PHRASE = rb'(?:"[^"\\\x00-\x1f\x7f-\xff]*+"|' + _ATOM + rb"(?:[ \t]++" + _ATOM 
 _ITEM = rb"[ \t]*+(?:" + _PHRASE + rb"[ \t]*+<" + _ADDRESS + rb">|" + _ADDRESS + rb")[ \t]*+"
 # What address_list's fast path reads as it is (of lowercased ASCII): items, one comma apart.
 _PLAIN_LIST = re.compile(_ITEM + rb"(?:," + _ITEM + rb")*+,?")
+# One item of such a list, its address in group 1 (`Name <addr>`) or 2 (a bare `addr`).
 _ONE_ITEM = re.compile(
     rb"[ \t]*+(?:" + _PHRASE + rb"[ \t]*+<(" + _ADDRESS + rb")>|(" + _ADDRESS + rb"))[ \t]*+,?"
 )
-_TOKEN = re.compile(rb"(?<![a-z0-9!#$%&'*+/=^_`{|}~.-])" + _ADDRESS)
+
+
+class PlainBlock:
+    """The addresses of a plain block's fields (normal form, UTF-8: `read_block`'s, each
+    once, in order) and the raw values of its other wanted fields (unfolded, first one)."""
+
+    __slots__ = ("bcc", "cc", "from_", "to", "values")
+
+    def __init__(
+        self,
+        from_: tuple[bytes, ...],
+        to: tuple[bytes, ...],
+        cc: tuple[bytes, ...],
+        bcc: tuple[bytes, ...],
+        values: dict[str, bytes],
+    ) -> None:
+        self.from_, self.to, self.cc, self.bcc, self.values = from_, to, cc, bcc, values
+
+    def recipients(self) -> tuple[bytes, ...]:
+        """To, Cc and Bcc (an address may be in more than one)."""
+        return self.to + self.cc + self.bcc
+
+    def text(self, key: str) -> str:
+        """A field's value as text, as split_fields decodes it (whether or not the whole
+        block is UTF-8); "" when absent."""
+        value = self.values.get(key)
+        if value is None:
+            return ""
+        if value.isascii():
+            return value.decode("ascii")
+        hint = charset_hint(self.values.get("content-type", b""))
+        return decode_bytes(value, hint, prefer_utf8=True)
+
+    def facts(self, internaldate: datetime | None = None) -> MessageFacts:
+        """`read_block(raw).facts(internaldate)` for this block, but for the display names,
+        which are not decoded (every name is "")."""
+        return facts_of(
+            {key: self.text(key) for key in self.values},
+            _nameless(self.from_),
+            _nameless(self.to),
+            _nameless(self.cc),
+            _nameless(self.bcc),
+            internaldate,
+        )
+
+
+def read_plain(raw: bytes) -> PlainBlock | None:
+    """The block's addresses and field values when it is plain; None when only
+    `read_block` can tell."""
+    if len(raw) > PLAIN_LIMIT:
+        return None
+    if raw.count(b"\n") == raw.count(b"\r\n"):  # CRLF throughout, as IMAP sends it
+        newline = b"\r\n"
+        end = raw.find(b"\r\n\r\n")
+    else:
+        raw, newline = raw.replace(b"\r\n", b"\n"), b"\n"
+        end = raw.find(b"\n\n")
+    block = raw[:end] if end >= 0 else raw
+    if block.startswith(newline):
+        return PlainBlock((), (), (), (), {})  # read_block finds no field at all
+    if newline + b" " in block or newline + b"\t" in block:
+        block = block.replace(newline + b" ", b" ").replace(newline + b"\t", b"\t")
+    values: dict[str, bytes] = {}
+    key_of = _KEYS.get
+    for line in block.split(newline):
+        name, colon, value = line.partition(b":")
+        key = key_of(name)
+        if key is None or not colon:
+            if not colon:
+                continue
+            if not name.isascii() or _CONTROL.search(name):
+                return None  # read_block strips Unicode spaces off names: it may be From
+            key = key_of(name.strip().lower())
+            if key is None:
+                continue
+        if key not in values:
+            values[key] = value
+        elif key in _RECIPIENT_FIELDS:  # read_block joins them with commas
+            values[key] += b"," + value
+    from_ = _field(values.pop("from", None))
+    to = _field(values.pop("to", None))
+    cc = _field(values.pop("cc", None))
+    bcc = _field(values.pop("bcc", None))
+    if from_ is None or to is None or cc is None or bcc is None:
+        return None
+    return PlainBlock(from_, to, cc, bcc, values)
+
+
+def _field(value: bytes | None) -> tuple[bytes, ...] | None:
+    if value is None:
+        return ()
+    return _cached_addresses(value) if len(value) <= _CACHED_VALUE else _addresses(value)
+
+
+def _addresses(value: bytes) -> tuple[bytes, ...] | None:
+    """The addresses of one field's value as read_block reads them; None if not plain."""
+    if b"@" not in value:
+        return ()  # read_block finds no address in it either
+    value = value.lower()
+    one = _ONE_ITEM.fullmatch(value)
+    if one is not None:
+        found = [one.group(1) or one.group(2)]
+    elif _PLAIN_LIST.fullmatch(value):
+        found = [angle or bare for angle, bare in _ONE_ITEM.findall(value)[:MAX_ADDRESSES]]
+    else:
+        return None
+    if len(value) > _MAX_ADDRESS_LENGTH:
+        found = [address for address in found if len(address) <= _MAX_ADDRESS_LENGTH]
+    if b"xn--" in value:
+        normal = [_normal_form(address) if b"xn--" in address else address for address in found]
+        found = [address for address in normal if address is not None]
+    return tuple(dict.fromkeys(found)) if len(found) > 1 else tuple(found)
+
+
+# The same From and To lines recur message after message (the owner, regular correspondents).
+_cached_addresses = lru_cache(maxsize=4096)(_addresses)
+
+
+@lru_cache(maxsize=4096)  # the same few correspondents' addresses, message after message
+def _normal_form(address: bytes) -> bytes | None:
+    """An address with IDNA labels, in normal form (their Unicode), as read_block has it."""
+    normal = normalise_address(address.decode("ascii"))
+    return normal.encode("utf-8") if normal is not None else None
+
+
+def _nameless(addresses: tuple[bytes, ...]) -> tuple[Address, ...]:
+    return tuple([_address(address) for address in addresses])
+
+
+@lru_cache(maxsize=65536)
+def _address(address: bytes) -> Address:
+    return Address("", address.decode("utf-8"))
 
 
 def plain_addresses(raw: bytes) -> tuple[set[bytes], set[bytes]] | None:
     """(From addresses, To/Cc/Bcc addresses) of a plain block in normal form (`normalise_
     address`), UTF-8 encoded; None when the block is not plain and only `read_block` can tell."""
-    if len(raw) > PLAIN_LIMIT:
+    block = read_plain(raw)
+    if block is None:
         return None
-    block = raw.replace(b"\r\n", b"\n")
-    end = block.find(b"\n\n")
-    if end >= 0:
-        block = block[:end]
-    if b"\n " in block or b"\n\t" in block:
-        block = block.replace(b"\n ", b" ").replace(b"\n\t", b"\t")
-    senders: set[bytes] = set()
-    recipients: set[bytes] = set()
-    for line in block.split(b"\n"):
-        name, colon, value = line.partition(b":")
-        key = _ADDRESS_KEYS.get(name)
-        if key is None:
-            if name in _OTHER_NAMES or not colon:
-                continue
-            if not name.isascii() or _CONTROL.search(name):
-                return None  # read_block strips Unicode spaces off names: it may be From
-            key = _ADDRESS_KEYS.get(name.strip().lower())
-            if key is None:
-                continue
-        if b"@" not in value:
-            continue  # read_block finds no address in it either
-        value = value.lower()
-        one = _ONE_ITEM.fullmatch(value)
-        if one is not None:
-            found = [one.group(1) or one.group(2)]
-        elif _PLAIN_LIST.fullmatch(value):
-            found = _TOKEN.findall(value)
-        else:
-            return None
-        if b"xn--" in value:
-            found = [_normal_form(a) if b"xn--" in a else a for a in found]
-        (senders if key == b"from" else recipients).update(found)
-    return senders, recipients
-
-
-@lru_cache(maxsize=4096)  # the same few correspondents' addresses, message after message
-def _normal_form(address: bytes) -> bytes:
-    """An address with IDNA labels, in normal form (their Unicode), as read_block has it."""
-    normal = normalise_address(address.decode("ascii"))
-    return normal.encode("utf-8") if normal is not None else address
+    return set(block.from_), set(block.recipients())

@@ -44,7 +44,7 @@ from pathlib import Path
 from typing import Any
 
 TESTS = Path(__file__).resolve().parents[1]
-FETCH_BATCH = 500  # as kithkin.daemon.sync.engine.FETCH_BATCH
+FETCH_BATCH = 500  # as kithkin.daemon.sync.batches.FETCH_BATCH
 SEARCH_WINDOW = 50_000  # UIDs per UID SEARCH window of the raw fetch (as kithkin's listing)
 FOLDERS = ("INBOX", "Sent")
 INBOX_SHARE = 0.7  # the rest goes to Sent
@@ -510,7 +510,7 @@ class Bench:
             self.workdir / f"sync{self.rounds_done}", self.server, imap={"timeout": 300}
         )
         result = subprocess.run(
-            kithkin(config, "contacts", "import", str(self.vcf)),
+            kithkin(config, "contacts", "import", "--allow-duplicate", str(self.vcf)),
             capture_output=True,
             text=True,
             check=True,
@@ -588,32 +588,34 @@ def _exit(manager: Any, exc: BaseException | None) -> bool:
 
 def breakdown(config_path: Path) -> tuple[float, dict[str, float]]:
     """One real `Sync.run()` in this process, its stages timed by wrapping what it calls:
-    `Mailbox.fetch_headers`, the sieve over raw bytes (every message), `read_block` (what the
-    sieve lets through), `HeaderBlock.facts` (only mail that concerns a contact), `match`, and
-    the store's
-    writes (BEGIN, inserts, cursor, COMMIT). Returns (total seconds, seconds per stage)."""
+    `Mailbox.fetch_headers`, the sieve over raw bytes (`read_plain`, every message),
+    `read_block` (blocks that are not plain), the facts (`HeaderBlock.facts` and
+    `PlainBlock.facts`: only mail that concerns a contact), `match`, and the store's writes
+    (BEGIN, inserts, cursor, COMMIT). Returns (total seconds, seconds per stage)."""
     from kithkin.daemon.config import load_config
-    from kithkin.daemon.core import matching
     from kithkin.daemon.mail.credentials import get_secret
     from kithkin.daemon.mail.session import ImapSession
     from kithkin.daemon.store import Store
     from kithkin.daemon.sync import Sync
     from kithkin.daemon.sync import plan as engine
     from kithkin.parsers.headers import HeaderBlock
+    from kithkin.parsers.headers.plain import PlainBlock
 
     config = load_config(config_path)
     imap = config.require_imap()
     store = Store.open(config.store_path)
     mailbox = ImapSession.connect(imap, get_secret(imap))
     timer = StageTimer()
-    originals = {"read_block": engine.read_block, "match": engine.match}
-    facts, sieve = HeaderBlock.facts, matching.plain_addresses
+    originals = {"read_plain": engine.read_plain, "read_block": engine.read_block,
+                 "match": engine.match}  # fmt: skip
+    stage_names = {"read_plain": "sieve (raw bytes)"}
+    facts, plain_facts = HeaderBlock.facts, PlainBlock.facts
     try:
         mailbox.fetch_headers = timer.wrap("fetch_headers", mailbox.fetch_headers)
         for name, fn in originals.items():
-            setattr(engine, name, timer.wrap(name, fn))
+            setattr(engine, name, timer.wrap(stage_names.get(name, name), fn))
         HeaderBlock.facts = timer.wrap("facts (contacts only)", facts)  # type: ignore[method-assign]
-        matching.plain_addresses = timer.wrap("sieve (raw bytes)", sieve)
+        PlainBlock.facts = timer.wrap("facts (contacts only)", plain_facts)  # type: ignore[method-assign]
         store.atomic = timer.wrap_context("store writes", store.atomic)
         store.interactions.add = timer.wrap("store writes", store.interactions.add)
         store.folders.save = timer.wrap("store writes", store.folders.save)
@@ -625,7 +627,7 @@ def breakdown(config_path: Path) -> tuple[float, dict[str, float]]:
         for name, fn in originals.items():
             setattr(engine, name, fn)
         HeaderBlock.facts = facts  # type: ignore[method-assign]
-        matching.plain_addresses = sieve
+        PlainBlock.facts = plain_facts  # type: ignore[method-assign]
         mailbox.logout()
         store.close()
     return total, timer.seconds

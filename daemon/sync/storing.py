@@ -1,0 +1,71 @@
+"""A batch's rows into the store: in bulk, or message by message when the store refuses some.
+
+The bulk insert runs in the batch's transaction without a savepoint of its own: a savepoint
+makes SQLite copy every page it touches into a statement journal, which costs more than the
+insert itself. When a message's rows are refused, `store_all` raises RowsRefused, the caller
+rolls the whole transaction back and writes it again with `store_each`, each message in a
+savepoint, the refused ones set aside.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from kithkin.daemon.core.records import Interaction
+from kithkin.daemon.mail.records import FetchedHeader
+from kithkin.daemon.store import Store
+from kithkin.daemon.sync.failures import caused_by_the_message
+from kithkin.daemon.sync.plan import BatchPlan
+from kithkin.daemon.sync.replies import Answer
+
+Rows = dict[int, list[Interaction]]  # uid -> the rows of that message
+
+
+class RowsRefused(Exception):
+    """The store refused a message's rows in a bulk insert; the transaction must go."""
+
+
+@dataclass
+class BatchCommit:
+    """What one batch's transaction writes, and what it wrote."""
+
+    uids: list[int]
+    fetched: list[FetchedHeader]
+    unfetchable: list[int]
+    plan: BatchPlan
+    answers: list[Answer]
+    added: int = 0
+    failed_rows: list[int] = field(default_factory=list)
+    set_aside: list[int] = field(default_factory=list)
+
+
+def store_all(store: Store, rows: Rows, before_each: Callable[[int], None]) -> int:
+    """Insert every row in the caller's transaction; returns how many were new. RowsRefused
+    when the store refuses a message's rows (or `before_each` raises for one)."""
+    try:
+        for uid in rows:
+            before_each(uid)
+        return store.interactions.add(row for per_message in rows.values() for row in per_message)
+    except Exception as exc:
+        if not caused_by_the_message(exc):
+            raise
+        raise RowsRefused from exc
+
+
+def store_each(
+    store: Store, rows: Rows, before_each: Callable[[int], None]
+) -> tuple[int, list[int]]:
+    """Insert each message's rows in a savepoint of its own; a message whose rows the store
+    refuses is left out. Returns (rows added, UIDs whose rows were refused)."""
+    added, failed = 0, []
+    for uid, per_message in rows.items():
+        try:
+            with store.atomic():
+                before_each(uid)
+                added += store.interactions.add(per_message)
+        except Exception as exc:
+            if not caused_by_the_message(exc):
+                raise
+            failed.append(uid)
+    return added, failed
