@@ -89,6 +89,7 @@ class ImapSession:
         self.wire = Wire(client._imap)
         self._turns_before = 0  # round trips of the connections before this one
         self._first_window: tuple[int, list[int]] | None = None  # sent with EXAMINE
+        self._ahead: dict[tuple[int, int, bool], bytes] = {}  # listing windows sent ahead
         self.headers = HeaderFetcher(self)
 
     @classmethod
@@ -252,7 +253,11 @@ class ImapSession:
     def uids_above(self, last_uid: int) -> Iterator[list[int]]:
         """The UIDs above `last_uid` in the examined folder, ascending (see listing.py)."""
         examined_now = self._examined()
-        return uids_above(self._uids_at, examined_now.exists, examined_now.uidnext, last_uid)
+        try:
+            return uids_above(self._uids_at, examined_now.exists, examined_now.uidnext, last_uid,
+                              ahead=self._list_ahead)  # fmt: skip
+        finally:
+            self._drain_ahead()
 
     def uids_up_to(self, last_uid: int) -> Iterator[list[int]]:
         """The UIDs from 1 to `last_uid` in the examined folder, ascending."""
@@ -271,11 +276,35 @@ class ImapSession:
         first, self._first_window = self._first_window, None
         if first is not None and first[0] == start and to_end:
             return first[1]
-        self.headers.drain()
-        self._has_esearch()
-        tag = self._send_listing(start, end, to_end)
+        tag = None
+        if self._ahead:  # sent ahead: the next reply is that of the first window sent
+            window, sent = next(iter(self._ahead.items()))
+            if window == (start, end, to_end):
+                del self._ahead[window]
+                tag = sent
+            else:
+                self._drain_ahead()
+        if tag is None:
+            self.headers.drain()
+            self._has_esearch()
+            tag = self._send_listing(start, end, to_end)
         with self.guard("UID SEARCH" if self._has_esearch() else "FETCH (UID)"):
             return self._listing_of(tag, most=(end - start + 1) * 2 + 1000)
+
+    def _list_ahead(self, start: int, end: int, to_end: bool) -> None:
+        """Send the listing of a window now, to be read when `_uids_at` asks for it."""
+        self.headers.drain()
+        self._has_esearch()
+        self._ahead[(start, end, to_end)] = self._send_listing(start, end, to_end)
+
+    def _drain_ahead(self) -> None:
+        """Read the replies of windows sent ahead and not asked for (an old UID came
+        sooner), so the replies after them are read in order."""
+        tags, self._ahead = list(self._ahead.values()), {}
+        with self.guard("UID SEARCH" if self._has_esearch() else "FETCH (UID)"):
+            for tag in tags:
+                if not self.wire.broken:
+                    self._quiet(tag, b"ESEARCH", b"FETCH")
 
     def _send_listing(self, start: int, end: int, to_end: bool) -> bytes:
         sequence = f"{start}:{'*' if to_end else end}"
