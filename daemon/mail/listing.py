@@ -19,11 +19,14 @@ LIST_WINDOW = 50_000  # messages per listing command, at most
 FIRST_LIST_WINDOW = 64  # the first, smallest window (an idle poll needs only that)
 
 UidsAt = Callable[[int, int, bool], list[int]]  # (start, end, to_end) -> UIDs there
+SendAhead = Callable[[int, int, bool], None]  # (start, end, to_end): ask for it now
 
 
 def uids_above(uids_at: UidsAt, exists: int, uidnext: int | None, last_uid: int,
-               ) -> Iterator[list[int]]:  # fmt: skip
-    """The UIDs above `last_uid`, ascending, in windows of LIST_WINDOW."""
+               ahead: SendAhead | None = None) -> Iterator[list[int]]:  # fmt: skip
+    """The UIDs above `last_uid`, ascending, in windows of LIST_WINDOW. With `ahead`, the
+    windows after the first that UIDNEXT says are needed are all asked for at once, so a
+    large folder costs one round trip more, not one a window (`uids_at` then reads them)."""
     if exists == 0 or (uidnext is not None and uidnext <= last_uid + 1):
         return iter(())
     found: list[array[int]] = []  # the windows, last first: 4 bytes a UID
@@ -38,7 +41,26 @@ def uids_above(uids_at: UidsAt, exists: int, uidnext: int | None, last_uid: int,
             break
         top = start - 1
         size = min(max(size * 4, fresh - (exists - top) + 1), LIST_WINDOW)  # +1: one old
+        if ahead is not None:
+            for window_start, window_end in expected_windows(top, size, exists, fresh):
+                ahead(window_start, window_end, False)
+            ahead = None
     return windows(ascending(found), LIST_WINDOW)
+
+
+def expected_windows(top: int, size: int, exists: int, fresh: int) -> list[tuple[int, int]]:
+    """The windows `uids_above` goes on to list from `top` down with `size`, unless one holds
+    an old UID sooner: down to the first that reaches sequence number exists - fresh (at
+    most `fresh` messages lie above the cursor, so the ones there are old)."""
+    expected = []
+    while top >= 1:
+        start = max(1, top - size + 1)
+        expected.append((start, top))
+        if start <= exists - fresh:
+            break
+        top = start - 1
+        size = min(max(size * 4, fresh - (exists - top) + 1), LIST_WINDOW)
+    return expected
 
 
 def uids_up_to(uids_at: UidsAt, exists: int, last_uid: int) -> Iterator[list[int]]:

@@ -128,6 +128,26 @@ def fast_fetch_headers(data: list[Any], wanted: set[int]) -> list[FetchedHeader]
 
 
 _ESEARCH_ALL = re.compile(rb"\bALL\s+([0-9:,]+)", re.IGNORECASE)
+_CORRELATOR = re.compile(rb'\(TAG "([^"\\]*)"\)', re.IGNORECASE)  # RFC 4731's search-correlator
+
+
+def esearch_of(
+    tag: bytes, lines: list[Any], others: set[bytes]
+) -> tuple[list[Any], dict[bytes, list[Any]]]:
+    """(ESEARCH lines of the command `tag`, those of the commands `others` by tag), told
+    apart by their (TAG "...") correlator: with searches pipelined, a server may answer a
+    later one before the tagged end of an earlier one. A line that names no other command
+    (or none) is `tag`'s."""
+    mine: list[Any] = []
+    theirs: dict[bytes, list[Any]] = {}
+    for line in lines:
+        named = _CORRELATOR.match(line) if isinstance(line, bytes) else None
+        owner = named.group(1) if named is not None else None
+        if owner is not None and owner != tag and owner in others:
+            theirs.setdefault(owner, []).append(line)
+        else:
+            mine.append(line)
+    return mine, theirs
 
 
 def esearch_uids(lines: list[Any], where: str, most: int) -> list[int]:

@@ -50,7 +50,7 @@ from kithkin.daemon.mail.records import (
     SearchRefused,
     Survey,
 )
-from kithkin.daemon.mail.responses import esearch_uids, listed_uids
+from kithkin.daemon.mail.responses import esearch_of, esearch_uids, listed_uids
 from kithkin.daemon.mail.status import examined, listed_folders, statuses
 from kithkin.daemon.mail.wire import Reply, Wire
 
@@ -89,6 +89,8 @@ class ImapSession:
         self.wire = Wire(client._imap)
         self._turns_before = 0  # round trips of the connections before this one
         self._first_window: tuple[int, list[int]] | None = None  # sent with EXAMINE
+        self._ahead: dict[tuple[int, int, bool], bytes] = {}  # listing windows sent ahead
+        self._early: dict[bytes, list[Any]] = {}  # their ESEARCH lines, read with another's
         self.headers = HeaderFetcher(self)
 
     @classmethod
@@ -266,7 +268,11 @@ class ImapSession:
     def uids_above(self, last_uid: int) -> Iterator[list[int]]:
         """The UIDs above `last_uid` in the examined folder, ascending (see listing.py)."""
         examined_now = self._examined()
-        return uids_above(self._uids_at, examined_now.exists, examined_now.uidnext, last_uid)
+        try:
+            return uids_above(self._uids_at, examined_now.exists, examined_now.uidnext, last_uid,
+                              ahead=self._list_ahead)  # fmt: skip
+        finally:
+            self._drain_ahead()
 
     def uids_up_to(self, last_uid: int) -> Iterator[list[int]]:
         """The UIDs from 1 to `last_uid` in the examined folder, ascending."""
@@ -285,11 +291,39 @@ class ImapSession:
         first, self._first_window = self._first_window, None
         if first is not None and first[0] == start and to_end:
             return first[1]
-        self.headers.drain()
-        self._has_esearch()
-        tag = self._send_listing(start, end, to_end)
+        tag = None
+        if self._ahead:  # sent ahead: the next reply is that of the first window sent
+            window, sent = next(iter(self._ahead.items()))
+            if window == (start, end, to_end):
+                del self._ahead[window]
+                tag = sent
+            else:
+                self._drain_ahead()
+        if tag is None:
+            self.headers.drain()
+            self._has_esearch()
+            tag = self._send_listing(start, end, to_end)
         with self.guard("UID SEARCH" if self._has_esearch() else "FETCH (UID)"):
-            return self._listing_of(tag, most=(end - start + 1) * 2 + 1000)
+            return self._listing_of(tag, most=(end - start + 1) * 2 + 1000,
+                                    early=self._early.pop(tag, None))  # fmt: skip
+
+    def _list_ahead(self, start: int, end: int, to_end: bool) -> None:
+        """Send the listing of a window now, to be read when `_uids_at` asks for it. Only
+        with ESEARCH, whose replies name their command: a server may answer a search sent
+        ahead before the one before it has ended (Dovecot does, for large folders)."""
+        if not self._has_esearch():
+            return
+        self.headers.drain()
+        self._ahead[(start, end, to_end)] = self._send_listing(start, end, to_end)
+
+    def _drain_ahead(self) -> None:
+        """Read the replies of windows sent ahead and not asked for (an old UID came
+        sooner), so the replies after them are read in order."""
+        tags, self._ahead, self._early = list(self._ahead.values()), {}, {}
+        with self.guard("UID SEARCH" if self._has_esearch() else "FETCH (UID)"):
+            for tag in tags:
+                if not self.wire.broken:
+                    self._quiet(tag, b"ESEARCH", b"FETCH")
 
     def _send_listing(self, start: int, end: int, to_end: bool) -> bytes:
         sequence = f"{start}:{'*' if to_end else end}"
@@ -310,6 +344,10 @@ class ImapSession:
         before = early or []
         if self._has_esearch():
             lines = before + self.wire.collect(tag, b"ESEARCH").of(b"ESEARCH")
+            if self._ahead:  # searches still pipelined after this one: keep theirs for them
+                lines, theirs = esearch_of(tag, lines, set(self._ahead.values()))
+                for other, found in theirs.items():
+                    self._early.setdefault(other, []).extend(found)
             return esearch_uids(lines, self.where, most)
         return listed_uids(before + self.wire.collect(tag, b"FETCH").of(b"FETCH"), self.where)
 
