@@ -218,8 +218,11 @@ class MemorySource:
             return None
         return FolderStatus(folder, box.uidvalidity, box.uidnext, len(box.messages))
 
-    def examine(self, folder: str, expect: FolderStatus | None = None) -> FolderStatus:
-        """EXAMINE; with `expect` (its STATUS), the first listing window goes with it."""
+    def examine(
+        self, folder: str, expect: FolderStatus | None = None, cursor: int | None = None
+    ) -> FolderStatus:
+        """EXAMINE; with `expect` (its STATUS), the first listing window goes with it (the
+        later ones, that `cursor` would tell a server to send too, cost nothing here)."""
         self.selected, self._first_window = None, None
         self._send(f"EXAMINE {folder}", f"EXAMINE {folder}")
         start = None

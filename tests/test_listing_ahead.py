@@ -7,13 +7,15 @@ from __future__ import annotations
 from collections import deque
 from datetime import UTC, datetime
 from pathlib import Path
+from types import SimpleNamespace
 
 import pytest
+from faultproxy import S2C, FaultProxy
 from helpers import ME, write_config
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from mailbuilder import make_message
-from servers import append
+from servers import append, imap_client
 from test_wire_usual import _Buffered
 
 from kithkin.daemon.config import load_config
@@ -159,3 +161,81 @@ def test_a_large_folder_is_listed_in_two_round_trips(
         assert turns == 2  # the first window, then the other eight at once
     else:  # FETCH n:m (UID) replies do not say which command they answer: one at a time
         assert turns == 9
+
+
+@pytest.mark.parametrize("cursor", [0, 20])
+def test_with_its_status_and_cursor_a_large_folder_is_listed_with_its_examine(
+    imap_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch, cursor: int
+) -> None:
+    """What the sync does when STATUS shows new mail (`examine(folder, status, cursor)`):
+    the later windows go with EXAMINE and the first, so the listing costs no round trip of
+    its own, and gives the same UIDs as a listing asked for after EXAMINE."""
+    for n in range(40):
+        append(imap_server, "INBOX", make_message(from_=f"p{n}@example.org", to=ME),
+               msg_time=datetime(2026, 2, 1, 8, n, tzinfo=UTC))  # fmt: skip
+    monkeypatch.setattr(listing, "FIRST_LIST_WINDOW", 2)
+    monkeypatch.setattr(listing, "LIST_WINDOW", 5)
+    config = load_config(write_config(tmp_path, imap_server))
+    mailbox = ImapSession.connect(config.require_imap(), imap_server.password)
+    try:
+        mailbox.examine("INBOX")
+        everything = listed(mailbox.uids_above(0))
+        last_uid = everything[cursor - 1] if cursor else 0
+        status = mailbox.survey(["INBOX"]).status["INBOX"]
+        before = mailbox.turns
+        mailbox.examine("INBOX", status, last_uid)
+        uids = listed(mailbox.uids_above(last_uid))
+        turns = mailbox.turns - before
+        mailbox.examine("INBOX")  # the wire is in order after it
+    finally:
+        mailbox.logout()
+    assert uids == everything[cursor:] and len(everything) == 40
+    assert turns == (1 if mailbox._has_esearch() else 1 + (40 - cursor - 2 + 4) // 5)
+
+
+def test_windows_sent_with_an_examine_and_never_asked_for_are_read_before_the_next(
+    imap_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The listing did not follow (the folder turned out unchanged): the next EXAMINE reads
+    the windows' replies first, and the session goes on in order."""
+    for n in range(12):
+        append(imap_server, "INBOX", make_message(from_=f"p{n}@example.org", to=ME))
+    monkeypatch.setattr(listing, "FIRST_LIST_WINDOW", 2)
+    monkeypatch.setattr(listing, "LIST_WINDOW", 3)
+    config = load_config(write_config(tmp_path, imap_server))
+    mailbox = ImapSession.connect(config.require_imap(), imap_server.password)
+    try:
+        status = mailbox.survey(["INBOX"]).status["INBOX"]
+        mailbox.examine("INBOX", status, 0)
+        again = mailbox.examine("INBOX", status)
+        uids = listed(mailbox.uids_above(0))
+    finally:
+        mailbox.logout()
+    assert again == status and len(uids) == 12
+
+
+def test_capabilities_the_greeting_lists_are_not_asked_for_again(
+    imap_server, tmp_path: Path
+) -> None:
+    """Dovecot lists its capabilities in its greeting: the first command is LOGIN (imaplib
+    would send CAPABILITY first, one round trip more). After login the session still knows
+    what the logged-in server can do (ESEARCH comes only after login on Dovecot)."""
+    with FaultProxy(imap_server.host, imap_server.port, record=True) as proxy:
+        endpoint = SimpleNamespace(host=proxy.host, port=proxy.port,
+                                   username=imap_server.username,
+                                   password=imap_server.password)  # fmt: skip
+        config = load_config(write_config(tmp_path, endpoint))
+        mailbox = ImapSession.connect(config.require_imap(), imap_server.password)
+        try:
+            esearch = mailbox._has_esearch()
+            greeting = proxy.sessions[0].transcript.stream(S2C).split(b"\r\n", 1)[0]
+        finally:
+            mailbox.logout()
+        sent = proxy.sessions[0].transcript.commands()
+        verbs = [line.split(b" ", 2)[1].upper() for _, line in sent if b" " in line]
+    if b"[CAPABILITY " in greeting.upper():
+        assert verbs[0] == b"LOGIN", verbs
+    else:  # pymap's greeting names none: asked for, as imaplib does
+        assert verbs[0] == b"CAPABILITY", verbs
+    with imap_client(imap_server) as client:
+        assert esearch == client.has_capability("ESEARCH")

@@ -48,6 +48,7 @@ from kithkin.daemon.mail.session import (
 from kithkin.daemon.store import Store
 from kithkin.daemon.sync import MailSource, Sync, SyncReport
 from kithkin.daemon.sync.backfill import search_addresses
+from kithkin.daemon.sync.planner import PlanWorker
 from kithkin.parsers.addresses import normalise_address
 from kithkin.parsers.headers import HEADER_FIELDS, parse_headers
 
@@ -554,6 +555,36 @@ def test_a_sync_logs_the_same_interactions_from_every_source(
         again, commands = sync(filled, store)
         assert again.logged == 0 and all(folder.unchanged for folder in again.folders)
         assert [c.split()[0] for c in commands] == ["LIST", "STATUS", "STATUS"]  # no EXAMINE
+
+
+@pytest.mark.parametrize("batch", [500, 2, 1])
+def test_a_sync_planned_by_a_child_process_logs_the_same_interactions(
+    filled: AnyBackend,
+    tmp_path: Path,
+    memory_table: list[tuple],
+    batch: int,
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    """As a long first sync runs: the batches planned by a child process (planner.py), the
+    next one fetched while the one before is committed."""
+    monkeypatch.setattr("kithkin.daemon.sync.batches.FETCH_BATCH", batch)
+    started: list[PlanWorker] = []
+
+    def started_worker(book: dict[str, int], me: frozenset[str]) -> PlanWorker:
+        worker = PlanWorker(book, me)  # waited for, so that even a short sync uses it
+        deadline = time.monotonic() + 30
+        while not (worker.ready or worker.failed) and time.monotonic() < deadline:
+            worker._check_ready()
+            time.sleep(0.01)
+        started.append(worker)
+        return worker
+
+    monkeypatch.setattr("kithkin.daemon.sync.engine.PlanWorker", started_worker)
+    with open_store(tmp_path / "kithkin.db", CONTACTS) as store, filled.session() as source:
+        report = Sync(source, store, OWNER, clock=lambda: T0, plan_in_child=True).run()
+        assert report.messages == len(MAILBOX)
+        assert rows_in_full(store) == memory_table
+    assert len(started) == 1 and started[0].by_child > 0 and not started[0].failed
 
 
 @pytest.mark.parametrize("batch", [500, 1])

@@ -24,6 +24,7 @@ from imapclient import IMAPClient
 
 from kithkin.daemon.config import ImapConfig
 from kithkin.daemon.errors import MailboxError
+from kithkin.daemon.mail import listing
 from kithkin.daemon.mail.connect import (
     MALFORMED,
     NETWORK_ERRORS,
@@ -42,7 +43,7 @@ from kithkin.daemon.mail.headers import (
     OTHER_FIELDS_ITEM,
     HeaderFetcher,
 )
-from kithkin.daemon.mail.listing import FIRST_LIST_WINDOW, uids_above, uids_up_to
+from kithkin.daemon.mail.listing import expected_windows, uids_above, uids_up_to
 from kithkin.daemon.mail.records import (
     FetchedHeader,
     FolderStatus,
@@ -71,6 +72,8 @@ STATUS_ITEMS = b"(MESSAGES UIDNEXT UIDVALIDITY)"
 class ImapSession:
     """A logged-in, read-only IMAP session. Use `ImapSession.connect(...)`; close with
     logout(). The real `MailSource` of the sync engine."""
+
+    _listed_ahead = False  # the examined folder's later windows went with its EXAMINE
 
     def __init__(
         self,
@@ -217,19 +220,28 @@ class ImapSession:
         command = b"STATUS " + self._mailbox(folder) + b" " + STATUS_ITEMS
         return self.send(f"STATUS {folder}", command)
 
-    def examine(self, folder: str, expect: FolderStatus | None = None) -> FolderStatus:
+    def examine(
+        self, folder: str, expect: FolderStatus | None = None, cursor: int | None = None
+    ) -> FolderStatus:
         """EXAMINE (read-only SELECT) a folder and report its UIDVALIDITY, UIDNEXT and size.
-        With `expect` (its STATUS), the first listing window goes with it, in one round trip."""
+        With `expect` (its STATUS), the first listing window goes with it, in one round trip;
+        with `cursor` too (the listing above it is the next thing asked), so do the later
+        windows STATUS says that listing needs."""
         self.headers.drain()
+        if self._ahead:  # windows sent with an EXAMINE whose folder was not listed after all
+            self._drain_ahead()
         self._has_esearch()  # asked now: imapclient's CAPABILITY must not go in between
         self.selected = None
         self._first_window = None
+        self._listed_ahead = False
         what = f"EXAMINE {folder}"
         tag = self.send(what, b"EXAMINE " + self._mailbox(folder))
         window = None
         if expect is not None and expect.exists > 0:
-            start = max(1, expect.exists - FIRST_LIST_WINDOW + 1)
+            start = max(1, expect.exists - listing.FIRST_LIST_WINDOW + 1)
             window = (start, self._send_listing(start, expect.exists, True))
+            if cursor is not None and self._has_esearch():
+                self._list_windows_ahead(expect, start, cursor)
         try:
             # the listing's reply may start before EXAMINE's ends (see headers.py)
             reply = self.wire.collect(tag, b"EXISTS", b"OK", b"ESEARCH", b"FETCH")
@@ -268,10 +280,12 @@ class ImapSession:
     def uids_above(self, last_uid: int) -> Iterator[list[int]]:
         """The UIDs above `last_uid` in the examined folder, ascending (see listing.py)."""
         examined_now = self._examined()
+        ahead = None if self._listed_ahead else self._list_ahead
         try:
             return uids_above(self._uids_at, examined_now.exists, examined_now.uidnext, last_uid,
-                              ahead=self._list_ahead)  # fmt: skip
+                              ahead=ahead)  # fmt: skip
         finally:
+            self._listed_ahead = False
             self._drain_ahead()
 
     def uids_up_to(self, last_uid: int) -> Iterator[list[int]]:
@@ -307,6 +321,19 @@ class ImapSession:
             return self._listing_of(tag, most=(end - start + 1) * 2 + 1000,
                                     early=self._early.pop(tag, None))  # fmt: skip
 
+    def _list_windows_ahead(self, expect: FolderStatus, first: int, cursor: int) -> None:
+        """The windows after the first that `uids_above(cursor)` will ask for, by STATUS,
+        sent now (as it would send them once the first is read: listing.py)."""
+        fresh = expect.uidnext - 1 - cursor if expect.uidnext is not None else expect.exists
+        top = first - 1
+        if fresh <= expect.exists - top or top < 1:
+            return  # the first window holds all the new mail, or an old message
+        first_size, most = listing.FIRST_LIST_WINDOW, listing.LIST_WINDOW
+        size = min(max(first_size * 4, fresh - (expect.exists - top) + 1), most)
+        for start, end in expected_windows(top, size, expect.exists, fresh):
+            self._list_ahead(start, end, False)
+        self._listed_ahead = True
+
     def _list_ahead(self, start: int, end: int, to_end: bool) -> None:
         """Send the listing of a window now, to be read when `_uids_at` asks for it. Only
         with ESEARCH, whose replies name their command: a server may answer a search sent
@@ -336,7 +363,7 @@ class ImapSession:
     def _listing_of(
         self,
         tag: bytes,
-        most: int = 4 * FIRST_LIST_WINDOW + 1000,
+        most: int = 4 * listing.FIRST_LIST_WINDOW + 1000,
         early: list[object] | None = None,
     ) -> list[int]:
         """The UIDs a listing command's reply holds (after what came `early`, with the reply

@@ -22,8 +22,9 @@ from __future__ import annotations
 
 import logging
 from array import array
+from collections import deque
 from collections.abc import Callable, Iterable, Iterator
-from dataclasses import replace
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime, tzinfo
 from functools import partial
 
@@ -38,6 +39,14 @@ from kithkin.daemon.sync.backfill import SEARCH_LIMIT, search_addresses
 from kithkin.daemon.sync.batches import pipelined_batches
 from kithkin.daemon.sync.narrowing import GiveUp, Narrowing
 from kithkin.daemon.sync.plan import BatchPlan, plan_batch
+from kithkin.daemon.sync.planner import (
+    WORKER_THRESHOLD,
+    InlinePlanner,
+    Planner,
+    Planning,
+    PlanWorker,
+    second_cpu,
+)
 from kithkin.daemon.sync.replies import apply_replies, read_replies
 from kithkin.daemon.sync.report import FolderReport, SyncReport
 from kithkin.daemon.sync.source import (
@@ -54,6 +63,7 @@ from kithkin.parsers.text import clean_line
 log = logging.getLogger("kithkin.sync")
 
 LARGE_GROUP = 16  # header sections over the first read are read again this many at a time
+LOOKAHEAD = 2  # batches fetched and sent to a planning child before the oldest is finished
 
 
 class Sync:
@@ -72,6 +82,7 @@ class Sync:
         zone: tzinfo = UTC,
         fault: Fault | None = None,
         reply_policy: ReplyPolicy = UNCHECKED,
+        plan_in_child: bool | None = None,
     ) -> None:
         self.source = source
         self.store = store
@@ -83,6 +94,9 @@ class Sync:
         self.zone = zone  # the owner's: the day a reply's commands count from
         self.reply_policy = reply_policy
         self.fault = fault
+        # None: a child process plans a long folder's batches when there is a second CPU
+        self.plan_in_child = plan_in_child
+        self.worker: PlanWorker | None = None
         self.book = store.contacts.active_address_book()
         self.sieve = Sieve.of(self.book, self.me)
 
@@ -90,8 +104,14 @@ class Sync:
         pending = sorted(self.book) if backfill_all else self.store.backfill.pending()
         report = SyncReport()
         survey = self.source.survey(state.name for state in self.store.folders.all())
-        with self.store.bulk():
-            backfill_done = self._sync_folders(survey, pending, report, retry_set_aside)
+        try:
+            self._start_planning(survey)
+            with self.store.bulk():
+                backfill_done = self._sync_folders(survey, pending, report, retry_set_aside)
+        finally:
+            if self.worker is not None:
+                self.worker.close()
+                self.worker = None
         if pending and backfill_done:
             with self.store.atomic():
                 self.store.backfill.clear(pending)
@@ -150,7 +170,11 @@ class Sync:
                     replace(state, last_sync_at=utc_iso(self.clock()), last_error=None)
                 )
             return
-        status = self.source.examine(folder, expect)
+        listing_next = not retry and not (pending and state.last_uid > 0)
+        cursor = None
+        if expect is not None and listing_next:  # the listing's windows go with EXAMINE
+            cursor = state.last_uid if expect.uidvalidity == state.uidvalidity else 0
+        status = self.source.examine(folder, expect, cursor)
         log.debug(
             "%s: examined: UIDVALIDITY %s, %d message(s), UIDNEXT %s, cursor at UID %d",
             folder, status.uidvalidity, status.exists, status.uidnext, state.last_uid,
@@ -179,8 +203,7 @@ class Sync:
             uids = self._listed(self.source.uids_above(state.last_uid))
             log.debug("%s: %d new UID(s) to read", folder, len(uids))
             self.progress.folder(folder, len(uids))
-            for batch in pipelined_batches(self.source, uids):
-                state = self._process(batch, state, report, mode="new")
+            state = self._batches(uids, state, report, mode="new")
         with self.store.atomic():
             self.store.folders.save(
                 replace(
@@ -191,17 +214,75 @@ class Sync:
                 )
             )
 
-    def _process(
-        self, uids: list[int], state: FolderState, report: FolderReport, *, mode: str
+    def _batches(
+        self, uids: array[int], state: FolderState, report: FolderReport, *, mode: str
     ) -> FolderState:
-        """Fetch, plan and commit one batch. `mode`: "new" (moves the cursor and reads
-        replies), "backfill" (below the cursor, logs only) or "retry" (set-aside messages)."""
-        if self.should_stop():
-            raise Stopped
+        """Fetch, plan and commit `uids` batch by batch. `mode`: "new" (moves the cursor and
+        reads replies), "backfill" (below the cursor, logs only) or "retry" (set-aside
+        messages). When a child process plans, LOOKAHEAD batches are fetched (and their
+        plans asked for) before the oldest is finished, so that the two processes overlap."""
+        planner = self._planner(len(uids), state, mode)
+        lookahead = 0 if isinstance(planner, InlinePlanner) else LOOKAHEAD
+        ahead: deque[_Read] = deque()
+        for batch in pipelined_batches(self.source, uids):
+            if self.should_stop():
+                while ahead:
+                    self._finish(ahead.popleft(), state, report, mode)
+                raise Stopped
+            try:
+                ahead.append(self._read(batch, state, mode, planner))
+            except Exception:
+                while ahead:  # what was fetched before the failure is kept
+                    state = self._finish(ahead.popleft(), state, report, mode)
+                raise
+            while len(ahead) > lookahead:
+                state = self._finish(ahead.popleft(), state, report, mode)
+        while ahead:
+            state = self._finish(ahead.popleft(), state, report, mode)
+        return state
+
+    def _planner(self, count: int, state: FolderState, mode: str) -> Planner:
+        """The child's planner when a child plans (started for this many UIDs if need be),
+        else planning here."""
+        inline = InlinePlanner(lambda fetched, replies: self._plan(fetched, state, mode))
+        if self.worker is None and self._child_wanted(count):
+            self.worker = PlanWorker(self.book, self.me)
+        if self.worker is None:
+            return inline
+        return self.worker.planner(inline.plan)
+
+    def _child_wanted(self, count: int) -> bool:
+        if self.plan_in_child is not None:
+            return self.plan_in_child
+        return count >= WORKER_THRESHOLD and self.fault is None and second_cpu()
+
+    def _start_planning(self, survey: Survey) -> None:
+        """The child started now, when the STATUS of the folders shows many new messages, so
+        that it is ready when their first batch is."""
+        to_read = 0
+        for folder, status in survey.status.items():
+            state = self.store.folders.get(folder)
+            if state.uidvalidity != status.uidvalidity or status.uidnext is None:
+                to_read += status.exists
+            else:
+                to_read += max(0, min(status.exists, status.uidnext - 1 - state.last_uid))
+        if to_read and self._child_wanted(to_read):
+            self.worker = PlanWorker(self.book, self.me)
+
+    def _read(self, uids: list[int], state: FolderState, mode: str, planner: Planner) -> _Read:
+        """A batch fetched, and its plan asked for."""
         self.heartbeat()
         fetched, unfetchable = self._fetch(uids, state)
         self.heartbeat()
-        plan = self._plan([f for f in fetched if not f.long], state, mode)
+        planning = planner.submit([f for f in fetched if not f.long], replies=mode != "backfill")
+        return _Read(uids, fetched, unfetchable, planning)
+
+    def _finish(
+        self, read: _Read, state: FolderState, report: FolderReport, mode: str
+    ) -> FolderState:
+        """A fetched batch's plan completed, its replies read, and all of it committed."""
+        uids, fetched, unfetchable = read.uids, read.fetched, read.unfetchable
+        plan = read.planning.result()
         for group in _chunks([f.uid for f in fetched if f.long], LARGE_GROUP):
             whole, failed = self._fetch(group, state, whole=True)
             unfetchable += failed
@@ -342,8 +423,7 @@ class Sync:
         if not uids:
             return
         self.progress.folder(f"{state.name} (set aside)", len(uids))
-        for batch in pipelined_batches(self.source, array("I", uids)):
-            self._process(batch, state, report, mode="retry")
+        self._batches(array("I", uids), state, report, mode="retry")
 
     # --- backfill -----------------------------------------------------------------------
 
@@ -361,8 +441,7 @@ class Sync:
         else:
             uids = array("I", found)
         self.progress.folder(f"{state.name} (backfill)", len(uids))
-        for batch in pipelined_batches(self.source, uids):
-            self._process(batch, state, report, mode="backfill")
+        self._batches(uids, state, report, mode="backfill")
 
     # --- batches ------------------------------------------------------------------------
 
@@ -373,6 +452,16 @@ class Sync:
             uids.extend(window)
             self.heartbeat()
         return uids
+
+
+@dataclass
+class _Read:
+    """A batch fetched, its plan on the way."""
+
+    uids: list[int]
+    fetched: list[FetchedHeader]
+    unfetchable: list[int]
+    planning: Planning
 
 
 def _unchanged(state: FolderState, status: FolderStatus, pending: list[str]) -> bool:
