@@ -312,10 +312,13 @@ def test_sync_killed_right_after_a_progress_line_keeps_that_batch(
 
 
 # Loaded by the `kithkin sync` process through PYTHONPATH: its batches planned by a child
-# process (daemon/sync/planner.py), as a long first sync's are, however short the sync.
+# process (daemon/sync/planner.py) as a long first sync's are, however short the sync, and
+# in batches of 200 (not 2,000), so that there are many to kill between.
 CHILD_HOOK = """
-import kithkin.daemon.sync.engine as _engine
-_engine.WORKER_THRESHOLD = 0
+import kithkin.daemon.sync.batches as _batches
+import kithkin.daemon.sync.pipeline as _pipeline
+_pipeline.WORKER_THRESHOLD = 0
+_batches.LONG_BATCH = 200
 """
 
 

@@ -322,7 +322,6 @@ def test_examine_with_its_status_sends_the_first_listing_with_it(
     if windows == "small":
         monkeypatch.setattr(listing_module, "FIRST_LIST_WINDOW", 2)
         monkeypatch.setattr(listing_module, "LIST_WINDOW", 3)
-        monkeypatch.setattr("kithkin.daemon.mail.session.FIRST_LIST_WINDOW", 2)
     uids = uids_of(filled, "INBOX")
     with filled.session() as source:
         status = source.survey(["INBOX"]).status["INBOX"]
@@ -579,7 +578,7 @@ def test_a_sync_planned_by_a_child_process_logs_the_same_interactions(
         started.append(worker)
         return worker
 
-    monkeypatch.setattr("kithkin.daemon.sync.engine.PlanWorker", started_worker)
+    monkeypatch.setattr("kithkin.daemon.sync.pipeline.PlanWorker", started_worker)
     with open_store(tmp_path / "kithkin.db", CONTACTS) as store, filled.session() as source:
         report = Sync(source, store, OWNER, clock=lambda: T0, plan_in_child=True).run()
         assert report.messages == len(MAILBOX)

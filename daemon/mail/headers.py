@@ -88,7 +88,7 @@ class HeaderFetcher:
         """Header fields and INTERNALDATE for integer UIDs, in UID order. Never sets \\Seen.
 
         Each header section is read up to FIRST_READ bytes only (a partial fetch: the server
-        cuts it), so a batch holds at most FETCH_BATCH x FIRST_READ bytes of headers. One that
+        cuts it), so a batch holds at most its size (sync/batches.py) x FIRST_READ bytes. One that
         fills it is marked `long`, for `fetch_whole` to read again, a few at a time.
         """
         if not uids:
@@ -190,7 +190,7 @@ class HeaderFetcher:
 
     def _send(self, uids: list[int], fields: str, limit: int) -> bytes:
         item = f"{fields}<0.{limit}>"
-        listed = ",".join(str(uid) for uid in uids)
+        listed = uid_set(uids)
         return self.session.send(
             f"UID FETCH {len(uids)} messages ({item} INTERNALDATE)",
             f"UID FETCH {listed} ({item} INTERNALDATE)".encode("ascii"),
@@ -213,3 +213,20 @@ class HeaderFetcher:
             replace(header, long=True) if header.header and len(header.header) >= limit else header
             for header in fetched
         ]
+
+
+def uid_set(uids: list[int]) -> str:
+    """A sequence set naming exactly `uids`, in their order, runs of consecutive UIDs as
+    ranges: `1:3,7,9:10`. A range holds no UID that is not listed, so the server answers
+    the very messages a list of them would name, in a shorter command line."""
+    if not uids:
+        return ""
+    parts, first = [], uids[0]
+    last = first
+    for uid in uids[1:]:
+        if uid != last + 1:
+            parts.append(f"{first}:{last}" if last != first else str(first))
+            first = uid
+        last = uid
+    parts.append(f"{first}:{last}" if last != first else str(first))
+    return ",".join(parts)

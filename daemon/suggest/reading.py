@@ -23,9 +23,9 @@ from kithkin.daemon.core.suggestions import Correspondence
 from kithkin.daemon.errors import MailboxError
 from kithkin.daemon.mail.records import FetchedHeader, FolderUnavailable, SearchRefused
 from kithkin.daemon.sync.batches import pipelined_batches
-from kithkin.daemon.sync.engine import LARGE_GROUP
 from kithkin.daemon.sync.failures import caused_by_the_message
 from kithkin.daemon.sync.narrowing import GiveUp, Narrowing
+from kithkin.daemon.sync.pipeline import LARGE_GROUP
 from kithkin.daemon.sync.source import MailSource, NoProgress, Progress
 from kithkin.parsers.headers import read_block
 from kithkin.parsers.text import clean_line

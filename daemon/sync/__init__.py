@@ -1,7 +1,10 @@
 """The sync engine: mailbox -> interactions, one committed batch at a time.
 
-    engine.py     folders, cursors, UIDVALIDITY, batches, backfill, set-aside retries
+    engine.py     folders, cursors, UIDVALIDITY, backfill, set-aside retries
+    pipeline.py   a folder's UIDs batch by batch: fetched, planned, committed with the cursor
+    batches.py    UIDs in batches of one UID FETCH, the next ones sent ahead
     plan.py       a batch planned purely: rows to log, reply candidates, messages to set aside
+    planner.py    where a batch is planned: here, or one batch ahead in a child process
     replies.py    the reply stage after the plan (steering/ applies the commands)
     narrowing.py  a FETCH that keeps failing, halved down to the message that causes it
     backfill.py   the targeted search for new contacts' past mail

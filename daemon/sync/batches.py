@@ -1,22 +1,58 @@
 """A folder's UIDs in batches of one UID FETCH each, the FETCHes of the next batches sent
 ahead of the one being read (mail/headers.py pipelines them): shared by the sync and by
-`kithkin suggest`."""
+`kithkin suggest`.
+
+A long folder planned by a child process (`long`) goes in batches four times as large, so
+each transaction writes an index page once for 2,000 messages, not for 500 (a first sync's
+commits cost about a third less), with as many messages sent ahead as before. A batch whose
+UIDs come in more than MAX_RUNS runs stays at FETCH_BATCH: mail/headers.py writes runs as
+ranges, and so keeps a long batch's command line under 4 KB (RFC 7162 §4 asks for 8 KB at
+most).
+"""
 
 from __future__ import annotations
 
 from array import array
 from collections.abc import Iterator
+from itertools import pairwise
 
 from kithkin.daemon.sync.source import MailSource
 
 FETCH_BATCH = 500  # UIDs per UID FETCH: about 3.5 KB of command line
 PIPELINE_DEPTH = 7  # batches whose FETCH is sent while one is being read (see mail/headers.py)
+LONG_BATCH = 4 * FETCH_BATCH  # UIDs per UID FETCH (and transaction) of a long folder
+LONG_DEPTH = 1  # the same 4,000 messages ahead
+MAX_RUNS = 180  # runs of consecutive UIDs in a long batch: 180 x `4294967295:4294967295,`
 
 
-def pipelined_batches(source: MailSource, uids: array[int]) -> Iterator[list[int]]:
-    """`uids` in FETCH_BATCH batches, the FETCH of the next PIPELINE_DEPTH sent ahead."""
-    starts = range(0, len(uids), FETCH_BATCH)
-    for index, start in enumerate(starts):
-        for ahead in starts[index : index + 1 + PIPELINE_DEPTH]:
-            source.prefetch_headers(uids[ahead : ahead + FETCH_BATCH].tolist())
-        yield uids[start : start + FETCH_BATCH].tolist()
+def pipelined_batches(
+    source: MailSource, uids: array[int], *, long: bool = False
+) -> Iterator[list[int]]:
+    """`uids` in FETCH_BATCH batches (LONG_BATCH with `long`), the FETCH of the next
+    PIPELINE_DEPTH (LONG_DEPTH) sent ahead."""
+    bounds = _long_bounds(uids) if long else _bounds(len(uids), FETCH_BATCH)
+    depth = LONG_DEPTH if long else PIPELINE_DEPTH
+    for index, (start, end) in enumerate(bounds):
+        for ahead_start, ahead_end in bounds[index : index + 1 + depth]:
+            source.prefetch_headers(uids[ahead_start:ahead_end].tolist())
+        yield uids[start:end].tolist()
+
+
+def _bounds(count: int, size: int) -> list[tuple[int, int]]:
+    return [(start, min(count, start + size)) for start in range(0, count, size)]
+
+
+def _long_bounds(uids: array[int]) -> list[tuple[int, int]]:
+    bounds, start, count = [], 0, len(uids)
+    while start < count:
+        end = min(count, start + LONG_BATCH)
+        if end - start > FETCH_BATCH and _runs(uids, start, end) > MAX_RUNS:
+            end = start + FETCH_BATCH  # sparse UIDs: the usual command line
+        bounds.append((start, end))
+        start = end
+    return bounds
+
+
+def _runs(uids: array[int], start: int, end: int) -> int:
+    """How many runs of consecutive UIDs uids[start:end] (ascending) makes."""
+    return 1 + sum(1 for before, after in pairwise(uids[start:end]) if after != before + 1)
