@@ -122,7 +122,7 @@ def test_the_batches_a_dead_child_owed_are_planned_here() -> None:
         first = worker.submit(drawn[0], True, here).result()
         owed = [worker.submit(batch, True, here) for batch in drawn[1:3]]
         os.kill(worker.process.pid, signal.SIGKILL)
-        worker.process.join(DEADLINE)
+        worker.process.wait(DEADLINE)
         later = [worker.submit(batch, True, here) for batch in drawn[3:]]
         plans = [first] + [planning.result() for planning in owed + later]
     finally:
@@ -141,7 +141,7 @@ def test_the_child_ignores_sigint_and_sigterm(worker: PlanWorker) -> None:
         worker.receive_next()
     before = worker.by_child
     assert everything(worker.submit(batch, True, here).result()) == everything(here(batch, True))
-    assert worker.by_child == before + 1 and worker.process.is_alive()
+    assert worker.by_child == before + 1 and worker.process.poll() is None
 
 
 CHILD_THEN_KILL = textwrap.dedent("""

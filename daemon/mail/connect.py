@@ -21,11 +21,11 @@ from kithkin.daemon.config import ImapConfig
 from kithkin.daemon.errors import LoginRefused, MailboxError
 from kithkin.daemon.mail.credentials import Credential
 from kithkin.daemon.mail.port_security import SecurityMismatch, await_greeting, plain_text_port
+from kithkin.daemon.mail.records import MALFORMED
 
 log = logging.getLogger(__name__)
 
 NETWORK_ERRORS = (OSError, imaplib.IMAP4.error, EOFError)
-MALFORMED = (ValueError, OverflowError)  # a number or date in a reply that is not one
 
 
 def tls_context(ca_file: object | None) -> ssl.SSLContext:

@@ -16,7 +16,8 @@ from typing import Any, TypeVar
 from imapclient import IMAPClient
 
 from kithkin.daemon.errors import MailboxError
-from kithkin.daemon.mail.connect import MALFORMED, NETWORK_ERRORS, describe_failure
+from kithkin.daemon.mail.connect import NETWORK_ERRORS, describe_failure
+from kithkin.daemon.mail.records import MALFORMED
 from kithkin.daemon.mail.status import number
 
 MAX_COUNT = 2**32

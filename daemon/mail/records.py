@@ -7,9 +7,10 @@ from dataclasses import dataclass
 from datetime import datetime
 
 from kithkin.daemon.errors import MailboxError
-from kithkin.daemon.mail.connect import MALFORMED
 from kithkin.daemon.mail.folders import MissingFolder
 from kithkin.daemon.mail.internaldate import parse_internaldate
+
+MALFORMED = (ValueError, OverflowError)  # a number or date in a reply that is not one
 
 
 @dataclass(frozen=True)

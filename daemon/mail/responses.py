@@ -19,8 +19,8 @@ from typing import Any
 from imapclient.response_parser import parse_response
 
 from kithkin.daemon.errors import MailboxError
-from kithkin.daemon.mail.connect import MALFORMED, NETWORK_ERRORS
-from kithkin.daemon.mail.records import FetchedHeader
+from kithkin.daemon.mail.connect import NETWORK_ERRORS
+from kithkin.daemon.mail.records import MALFORMED, FetchedHeader
 
 MAX_UID = 2**32  # RFC 3501: UIDs and UIDVALIDITY are 32-bit, 1 <= UID < MAX_UID
 

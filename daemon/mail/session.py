@@ -26,7 +26,6 @@ from kithkin.daemon.config import ImapConfig
 from kithkin.daemon.errors import MailboxError
 from kithkin.daemon.mail import listing
 from kithkin.daemon.mail.connect import (
-    MALFORMED,
     NETWORK_ERRORS,
     close_quietly,
     describe_failure,
@@ -44,6 +43,7 @@ from kithkin.daemon.mail.headers import (
     HeaderFetcher,
 )
 from kithkin.daemon.mail.records import (
+    MALFORMED,
     FetchedHeader,
     FolderStatus,
     FolderUnavailable,

@@ -14,7 +14,7 @@ from typing import Any
 from imapclient.imap_utf7 import decode as decode_utf7
 from imapclient.response_parser import parse_response
 
-from kithkin.daemon.mail.connect import MALFORMED
+from kithkin.daemon.mail.records import MALFORMED
 from kithkin.daemon.mail.responses import MAX_UID
 from kithkin.daemon.mail.wire import Reply
 

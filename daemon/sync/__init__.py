@@ -18,11 +18,29 @@ parsers. Never jinja2 or the summary.
 
 from __future__ import annotations
 
-from kithkin.daemon.sync.batches import FETCH_BATCH
-from kithkin.daemon.sync.engine import Sync
-from kithkin.daemon.sync.plan import BatchPlan, plan_batch
-from kithkin.daemon.sync.report import FolderReport, SyncReport
-from kithkin.daemon.sync.source import MailSource, NoProgress, Progress, Stopped
+from importlib import import_module
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from kithkin.daemon.sync.batches import FETCH_BATCH
+    from kithkin.daemon.sync.engine import Sync
+    from kithkin.daemon.sync.plan import BatchPlan, plan_batch
+    from kithkin.daemon.sync.report import FolderReport, SyncReport
+    from kithkin.daemon.sync.source import MailSource, NoProgress, Progress, Stopped
+
+_HOMES = {"FETCH_BATCH": "batches", "Sync": "engine", "BatchPlan": "plan", "plan_batch": "plan",
+          "FolderReport": "report", "SyncReport": "report", "MailSource": "source",
+          "NoProgress": "source", "Progress": "source", "Stopped": "source"}  # fmt: skip
+
+
+def __getattr__(name: str) -> Any:
+    """Each name imported from its module when first asked for: a planning child
+    (planner.py) imports plan.py without the engine, the store or the mail session."""
+    home = _HOMES.get(name)
+    if home is None:
+        raise AttributeError(name)
+    return getattr(import_module(f"kithkin.daemon.sync.{home}"), name)
+
 
 __all__ = [
     "FETCH_BATCH",

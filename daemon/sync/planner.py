@@ -9,7 +9,9 @@ so neither process waits long for the other. Everything else (fetching, narrowin
 the store, the cursor) stays in the sync's process, in the same order as before; a plan is
 the same wherever it was made (tests/test_planner.py).
 
-The child is started with `spawn` (no state of this process is copied into it), ignores
+The child is a fresh interpreter (`python -c`, no state of this process copied into it, no
+file of it open but a pipe each way; multiprocessing's spawn would add a resource tracker
+process of 13 MB), ignores
 SIGINT and SIGTERM (the sync's process decides when to stop) and leaves when its pipe
 closes, as it does when this process exits or is killed. Should the child fail or die, the
 batches it owes are planned here, and so is the rest of the run.
@@ -18,10 +20,11 @@ batches it owes are planned here, and so is the rest of the run.
 from __future__ import annotations
 
 import logging
-import multiprocessing
 import os
 import queue
 import signal
+import subprocess
+import sys
 import threading
 from collections import deque
 from collections.abc import Callable, Mapping
@@ -123,18 +126,20 @@ class PlanWorker:
         self.failed = False
         self.by_child = 0  # batches planned by the child
         self.here = 0  # planned here: before it was ready, while it was busy, after it failed
-        context = multiprocessing.get_context("spawn")
-        ours, theirs = context.Pipe()
-        self.connection: Connection = ours
-        self.process = context.Process(
-            target=serve, args=(theirs, dict(book), frozenset(me)), name="kithkin-planner",
-            daemon=True,
+        to_child, child_in = os.pipe()
+        child_out, from_child = os.pipe()
+        self.requests = Connection(child_in, readable=False)  # batches to the child
+        self.answers = Connection(child_out, writable=False)  # its plans back
+        self.process = subprocess.Popen(
+            [sys.executable, "-c", CHILD_MAIN.format(read=to_child, write=from_child)],
+            pass_fds=[to_child, from_child], stdin=subprocess.DEVNULL, close_fds=True,
         )  # fmt: skip
-        self.process.start()
-        theirs.close()
+        os.close(to_child)
+        os.close(from_child)
         # Batches are sent by a thread of their own: the child reads one when done with the
         # one before, and this process goes on fetching meanwhile.
         self.outgoing: queue.SimpleQueue[Any] = queue.SimpleQueue()
+        self.outgoing.put((dict(book), frozenset(me)))  # first: the address book
         self.sender = threading.Thread(target=self._send_all, name="kithkin-plan-send",
                                        daemon=True)  # fmt: skip
         self.sender.start()
@@ -147,7 +152,7 @@ class PlanWorker:
             self._check_ready()
         if self.failed or not self.ready:
             return self._inline(fetched, replies, fallback)
-        if len(self.owed) >= BEHIND and not self.connection.poll():  # it is behind
+        if len(self.owed) >= BEHIND and not self.answers.poll():  # it is behind
             self.here += 1
             return Planned(fallback(fetched, replies))
         owed = _Owed(self, fetched, replies, fallback)
@@ -160,7 +165,7 @@ class PlanWorker:
         while True:
             request = self.outgoing.get()
             try:
-                self.connection.send(request)
+                self.requests.send(request)
             except (OSError, ValueError):
                 return  # the child is gone: the receiving side finds out and plans here
             if request is None:
@@ -171,12 +176,13 @@ class PlanWorker:
         owed = self.owed[0]
         if not self.failed:
             try:
-                if not self.connection.poll(PLAN_TIMEOUT):
+                if not self.answers.poll(PLAN_TIMEOUT):
                     raise TimeoutError(f"no plan within {PLAN_TIMEOUT:.0f} s")
-                answer = self.connection.recv()
+                answer = self.answers.recv()
             except (EOFError, OSError) as exc:
                 self._fail(exc)
                 self.process.kill()
+                self.process.wait()
             else:
                 if isinstance(answer, BatchPlan):
                     owed.plan = answer
@@ -192,17 +198,19 @@ class PlanWorker:
         log.debug("batches planned: %d by the child process, %d here", self.by_child, self.here)
         self.outgoing.put(None)
         self.sender.join(timeout=5)
-        self.connection.close()
-        self.process.join(timeout=5)
-        if self.process.is_alive():
+        self.requests.close()
+        self.answers.close()
+        try:
+            self.process.wait(timeout=5)
+        except subprocess.TimeoutExpired:
             self.process.kill()
-            self.process.join()
+            self.process.wait()
 
     def _check_ready(self) -> None:
         try:
-            if not self.connection.poll():
+            if not self.answers.poll():
                 return
-            answer = self.connection.recv()
+            answer = self.answers.recv()
         except (EOFError, OSError) as exc:
             self._fail(exc)
             return
@@ -224,15 +232,28 @@ class PlanWorker:
 # --- the child ----------------------------------------------------------------------------
 
 
-def serve(connection: Connection, book: dict[str, int], me: frozenset[str]) -> None:
-    """The child's loop: batches in, plans out, in order, until the pipe closes or says None."""
+# The child: a fresh interpreter given a pipe each way (and no other file of the sync).
+CHILD_MAIN = "from kithkin.daemon.sync.planner import serve_on; serve_on({read}, {write})"
+
+
+def serve_on(read: int, write: int) -> None:
+    serve(Connection(read, writable=False), Connection(write, readable=False))
+
+
+def serve(requests: Connection, answers: Connection) -> None:
+    """The child's loop: the address book, then batches in and plans out, in order, until
+    the pipe closes or says None."""
     signal.signal(signal.SIGINT, signal.SIG_IGN)
     signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    try:
+        book, me = requests.recv()
+    except (EOFError, OSError):
+        return
     sieve = Sieve.of(book, me)
-    connection.send("ready")
+    answers.send("ready")
     while True:
         try:
-            request = connection.recv()
+            request = requests.recv()
         except (EOFError, OSError):
             return
         if request is None:
@@ -245,6 +266,6 @@ def serve(connection: Connection, book: dict[str, int], me: frozenset[str]) -> N
         except BaseException as exc:  # noqa: BLE001 - said to the parent, which plans it
             answer = f"{type(exc).__name__}: {exc}"
         try:
-            connection.send(answer)
+            answers.send(answer)
         except OSError:
             return
