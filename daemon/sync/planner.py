@@ -10,8 +10,8 @@ the store, the cursor) stays in the sync's process, in the same order as before;
 the same wherever it was made (tests/test_planner.py).
 
 The child is a fresh interpreter (`python -c`, no state of this process copied into it, no
-file of it open but a pipe each way; multiprocessing's spawn would add a resource tracker
-process of 13 MB), ignores
+file of it open but a pipe each way and stderr; multiprocessing's spawn would add a resource
+tracker process of 13 MB), ignores
 SIGINT and SIGTERM (the sync's process decides when to stop) and leaves when its pipe
 closes, as it does when this process exits or is killed. Should the child fail or die, the
 batches it owes are planned here, and so is the rest of the run.
@@ -232,7 +232,8 @@ class PlanWorker:
 # --- the child ----------------------------------------------------------------------------
 
 
-# The child: a fresh interpreter given a pipe each way (and no other file of the sync).
+# The child: a fresh interpreter given a pipe each way (and no other file of the sync but
+# its standard streams).
 CHILD_MAIN = "from kithkin.daemon.sync.planner import serve_on; serve_on({read}, {write})"
 
 
