@@ -256,22 +256,41 @@ def test_sync_killed_at_random_moments_loses_nothing(sync_world: SyncWorld, run_
     sync; every fourth run has its contacts' backfill still pending. After every kill the
     database is intact, nothing wrong or doubled is stored and no cursor passes unlogged
     mail; a final resync gives exactly the clean table and cursors."""
-    rng = random.Random(SEED)
+    problems, killed, partial = kill_at_random(
+        sync_world, run_cli, random.Random(SEED), RANDOM_KILLS, sync_world.duration, again=True
+    )
+    assert not problems, "\n".join(problems)
+    assert killed >= 20  # the moments fell inside a sync...
+    assert len(partial) >= 4  # ...and they fell between different committed batches
+
+
+def kill_at_random(
+    world: SyncWorld,
+    run_cli: Callable,
+    rng: random.Random,
+    runs: int,
+    duration: float,
+    *,
+    again: bool = False,
+    env: dict[str, str] | None = None,
+) -> tuple[list[str], int, set[int]]:
+    """`runs` syncs, each SIGKILLed at a seeded moment within `duration` (`again`: a third of
+    them a second time, during the recovery sync), every fourth with its backfill pending;
+    after each kill and each resync, what must hold. Returns (problems, how many were
+    killed, the distinct numbers of interactions the kills left)."""
     problems, killed, partial = [], 0, set()
-    for number in range(RANDOM_KILLS):
-        run = sync_world.new_run(backfill=number % 4 == 3)
-        moments = [rng.uniform(0.0, 0.95 * sync_world.duration)]
-        if rng.random() < 1 / 3:
-            moments.append(rng.uniform(0.0, sync_world.duration))
+    for number in range(runs):
+        run = world.new_run(backfill=number % 4 == 3, env=env)
+        moments = [rng.uniform(0.0, 0.95 * duration)]
+        if again and rng.random() < 1 / 3:
+            moments.append(rng.uniform(0.0, duration))
         for moment in moments:
             killed += run.kill_after(moment)
             problems += [f"run {number} killed at {moment:.2f}s: {p}" for p in run.after_kill()]
         with Store.open(run.db) as store:
             partial.add(len(store.interactions.list()))
         problems += [f"run {number}: {p}" for p in run.resync(run_cli)]
-    assert not problems, "\n".join(problems)
-    assert killed >= 20  # the moments fell inside a sync...
-    assert len(partial) >= 4  # ...and they fell between different committed batches
+    return problems, killed, partial
 
 
 FOLDER_LINE = re.compile(rb"^(INBOX|Sent): \d+ message\(s\) to read")
@@ -322,12 +341,17 @@ _batches.LONG_BATCH = 200
 """
 
 
-@pytest.fixture(scope="module")
-def child_hook(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    directory = tmp_path_factory.mktemp("childhook")
-    (directory / "sitecustomize.py").write_text(CHILD_HOOK)
+def site_hook(tmp_path_factory: pytest.TempPathFactory, name: str, code: str) -> dict[str, str]:
+    """The environment that makes a `kithkin sync` process load `code` as sitecustomize."""
+    directory = tmp_path_factory.mktemp(name)
+    (directory / "sitecustomize.py").write_text(code)
     path = os.pathsep.join(p for p in (str(directory), os.environ.get("PYTHONPATH")) if p)
     return {"PYTHONPATH": path}
+
+
+@pytest.fixture(scope="module")
+def child_hook(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
+    return site_hook(tmp_path_factory, "childhook", CHILD_HOOK)
 
 
 def test_a_sync_planned_by_a_child_killed_at_random_moments_loses_nothing(
@@ -339,16 +363,9 @@ def test_a_sync_planned_by_a_child_killed_at_random_moments_loses_nothing(
     started = time.monotonic()
     assert calibration.kill_after(DEADLINE) is False
     duration = time.monotonic() - started  # longer: the hook imports the engine at start
-    rng = random.Random(SEED + 1)
-    problems, killed, partial = [], 0, set()
-    for number in range(RANDOM_KILLS // 2):
-        run = sync_world.new_run(backfill=number % 4 == 3, env=child_hook)
-        moment = rng.uniform(0.0, 0.95 * duration)
-        killed += run.kill_after(moment)
-        problems += [f"run {number} killed at {moment:.2f}s: {p}" for p in run.after_kill()]
-        with Store.open(run.db) as store:
-            partial.add(len(store.interactions.list()))
-        problems += [f"run {number}: {p}" for p in run.resync(run_cli)]
+    problems, killed, partial = kill_at_random(
+        sync_world, run_cli, random.Random(SEED + 1), RANDOM_KILLS // 2, duration, env=child_hook
+    )
     assert not problems, "\n".join(problems)
     assert killed >= RANDOM_KILLS // 2 - 3
     assert len(partial) >= 3
@@ -390,10 +407,7 @@ FOLDER_SAVE = re.compile(r"INSERT INTO folders .*? VALUES \('([^']+)',\d+,(\d+),
 
 @pytest.fixture(scope="module")
 def sql_hook(tmp_path_factory: pytest.TempPathFactory) -> dict[str, str]:
-    directory = tmp_path_factory.mktemp("sqlhook")
-    (directory / "sitecustomize.py").write_text(SQL_HOOK)
-    path = os.pathsep.join(p for p in (str(directory), os.environ.get("PYTHONPATH")) if p)
-    return {"PYTHONPATH": path}
+    return site_hook(tmp_path_factory, "sqlhook", SQL_HOOK)
 
 
 def traced_statements(trace: Path) -> list[str]:

@@ -137,16 +137,24 @@ def test_replies_of_searches_sent_ahead_may_come_before_the_one_before_ends() ->
     assert listed(session.uids_above(0)) == list(range(1, exists + 1))
 
 
-def test_a_large_folder_is_listed_in_two_round_trips(
+def forty_in_small_windows(
     imap_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+) -> ImapSession:
+    """A session on an INBOX of 40 messages, listed in windows of 2, then 5: a large folder
+    in small."""
     for n in range(40):
         append(imap_server, "INBOX", make_message(from_=f"p{n}@example.org", to=ME),
                msg_time=datetime(2026, 2, 1, 8, n, tzinfo=UTC))  # fmt: skip
     monkeypatch.setattr(listing, "FIRST_LIST_WINDOW", 2)
     monkeypatch.setattr(listing, "LIST_WINDOW", 5)
     config = load_config(write_config(tmp_path, imap_server))
-    mailbox = ImapSession.connect(config.require_imap(), imap_server.password)
+    return ImapSession.connect(config.require_imap(), imap_server.password)
+
+
+def test_a_large_folder_is_listed_in_two_round_trips(
+    imap_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    mailbox = forty_in_small_windows(imap_server, tmp_path, monkeypatch)
     try:
         mailbox.examine("INBOX")
         before = mailbox.turns
@@ -170,13 +178,7 @@ def test_with_its_status_and_cursor_a_large_folder_is_listed_with_its_examine(
     """What the sync does when STATUS shows new mail (`examine(folder, status, cursor)`):
     the later windows go with EXAMINE and the first, so the listing costs no round trip of
     its own, and gives the same UIDs as a listing asked for after EXAMINE."""
-    for n in range(40):
-        append(imap_server, "INBOX", make_message(from_=f"p{n}@example.org", to=ME),
-               msg_time=datetime(2026, 2, 1, 8, n, tzinfo=UTC))  # fmt: skip
-    monkeypatch.setattr(listing, "FIRST_LIST_WINDOW", 2)
-    monkeypatch.setattr(listing, "LIST_WINDOW", 5)
-    config = load_config(write_config(tmp_path, imap_server))
-    mailbox = ImapSession.connect(config.require_imap(), imap_server.password)
+    mailbox = forty_in_small_windows(imap_server, tmp_path, monkeypatch)
     try:
         mailbox.examine("INBOX")
         everything = listed(mailbox.uids_above(0))
