@@ -165,6 +165,29 @@ class Run:
         assert returncode == 0, f"sync exited {returncode} without being killed"
         return False
 
+    def kill_at_line(self, line_number: int, delay: float) -> bool:
+        """Run `kithkin sync`; SIGKILL it `delay` seconds after its Nth progress line (see
+        `FOLDER_LINE`, `BATCH_LINE`) unless it finished. Returns whether it was killed."""
+        proc = self.spawn(stderr=subprocess.PIPE)
+        assert proc.stderr is not None
+        seen = 0
+        try:
+            for line in proc.stderr:
+                seen += bool(FOLDER_LINE.match(line) or BATCH_LINE.match(line))
+                if seen == line_number:
+                    with contextlib.suppress(subprocess.TimeoutExpired):
+                        proc.wait(timeout=delay)
+                    break
+            if proc.poll() is None:
+                proc.send_signal(signal.SIGKILL)
+        finally:
+            proc.wait()
+            proc.stderr.close()
+        if proc.returncode == -signal.SIGKILL:
+            return True
+        assert proc.returncode == 0, f"sync exited {proc.returncode} without being killed"
+        return False
+
     def after_kill(self) -> list[str]:
         """What must hold whenever a kill just happened; returns the problems found."""
         problems = []
@@ -273,20 +296,33 @@ def kill_at_random(
     *,
     again: bool = False,
     env: dict[str, str] | None = None,
+    lines: int = 0,
 ) -> tuple[list[str], int, set[int]]:
     """`runs` syncs, each SIGKILLed at a seeded moment within `duration` (`again`: a third of
-    them a second time, during the recovery sync), every fourth with its backfill pending;
-    after each kill and each resync, what must hold. Returns (problems, how many were
-    killed, the distinct numbers of interactions the kills left)."""
+    them a second time, during the recovery sync), every fourth with its backfill pending.
+    With `lines` (the progress lines of a whole sync), every other run is killed instead a
+    seeded moment after its Nth progress line, N spread over 1..`lines`, so that kills land
+    between and inside commits however they bunch in time. After each kill and each resync,
+    what must hold. Returns (problems, how many were killed, the distinct numbers of
+    interactions the kills left)."""
     problems, killed, partial = [], 0, set()
     for number in range(runs):
         run = world.new_run(backfill=number % 4 == 3, env=env)
-        moments = [rng.uniform(0.0, 0.95 * duration)]
-        if again and rng.random() < 1 / 3:
-            moments.append(rng.uniform(0.0, duration))
-        for moment in moments:
-            killed += run.kill_after(moment)
-            problems += [f"run {number} killed at {moment:.2f}s: {p}" for p in run.after_kill()]
+        if lines and number % 2:
+            line = 1 + (number // 2) * lines // (runs // 2)
+            delay = rng.uniform(0.0, 0.05)
+            killed += run.kill_at_line(line, delay)
+            what = [f"{delay:.2f}s after progress line {line}"]
+        else:
+            moments = [rng.uniform(0.0, 0.95 * duration)]
+            if again and rng.random() < 1 / 3:
+                moments.append(rng.uniform(0.0, duration))
+            what = []
+            for moment in moments:
+                killed += run.kill_after(moment)
+                what.append(f"at {moment:.2f}s")
+        for when in what:
+            problems += [f"run {number} killed {when}: {p}" for p in run.after_kill()]
         with Store.open(run.db) as store:
             partial.add(len(store.interactions.list()))
         problems += [f"run {number}: {p}" for p in run.resync(run_cli)]
@@ -358,17 +394,25 @@ def test_a_sync_planned_by_a_child_killed_at_random_moments_loses_nothing(
     sync_world: SyncWorld, child_hook: dict[str, str], run_cli
 ) -> None:
     """The same as above with a child process planning, each batch fetched before the one
-    before it is committed (planner.py): nothing lost, wrong or doubled after any kill."""
+    before it is committed (planner.py): nothing lost, wrong or doubled after any kill. The
+    commits bunch once the child has started (the fetches ran ahead meanwhile), so half the
+    kills come a seeded moment after a progress line rather than at a moment of the run."""
     calibration = sync_world.new_run(env=child_hook)
     started = time.monotonic()
-    assert calibration.kill_after(DEADLINE) is False
+    proc = calibration.spawn(stderr=subprocess.PIPE)
+    _, stderr = proc.communicate(timeout=DEADLINE)
+    assert proc.returncode == 0, stderr[-500:]
     duration = time.monotonic() - started  # longer: the hook imports the engine at start
+    lines = sum(bool(FOLDER_LINE.match(line) or BATCH_LINE.match(line))
+                for line in stderr.splitlines(keepends=True))  # fmt: skip
+    assert lines >= 8, stderr[-500:]  # 200-message batches: a line for each, and per folder
     problems, killed, partial = kill_at_random(
-        sync_world, run_cli, random.Random(SEED + 1), RANDOM_KILLS // 2, duration, env=child_hook
-    )
+        sync_world, run_cli, random.Random(SEED + 1), RANDOM_KILLS // 2, duration,
+        env=child_hook, lines=lines,
+    )  # fmt: skip
     assert not problems, "\n".join(problems)
     assert killed >= RANDOM_KILLS // 2 - 3
-    assert len(partial) >= 3
+    assert len(partial) >= 4
 
 
 # --- a kill inside every transaction -------------------------------------------------------

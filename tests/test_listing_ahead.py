@@ -195,6 +195,33 @@ def test_with_its_status_and_cursor_a_large_folder_is_listed_with_its_examine(
     assert turns == (1 if mailbox._has_esearch() else 1 + (40 - cursor - 2 + 4) // 5)
 
 
+def test_commands_sent_together_go_in_one_write(
+    imap_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """EXAMINE with its listing windows, and LIST with its STATUS commands, reach the server
+    in one write each (one segment: a later command never waits in the client's socket for
+    the first to be acknowledged, or for the server to have answered it)."""
+    mailbox = forty_in_small_windows(imap_server, tmp_path, monkeypatch)
+    writes: list[bytes] = []
+    imap = mailbox.client._imap
+    real_send = imap.send
+    monkeypatch.setattr(imap, "send", lambda data: (writes.append(data), real_send(data))[1])
+    try:
+        status = mailbox.survey(["INBOX", "Sent"]).status["INBOX"]
+        surveyed, writes[:] = list(writes), []
+        mailbox.examine("INBOX", status, 0)
+        examined = list(writes)
+        uids = listed(mailbox.uids_above(0))
+    finally:
+        mailbox.logout()
+    assert len(uids) == 40
+    assert len(surveyed) == 1 and surveyed[0].count(b" STATUS ") == 2
+    assert b" LIST " in surveyed[0]
+    assert len(examined) == 1 and b" EXAMINE " in examined[0]
+    searches = examined[0].count(b" UID SEARCH ") + examined[0].count(b" FETCH ")
+    assert searches == (9 if mailbox._has_esearch() else 1)
+
+
 def test_windows_sent_with_an_examine_and_never_asked_for_are_read_before_the_next(
     imap_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

@@ -166,8 +166,9 @@ class ImapSession(SessionListing):
         self.headers.drain()
         configured = list(self.config.folders or ())
         with self.guard("LIST"):
-            listing = None if configured else self.send("LIST", b'LIST "" "*"')
-            asked = [self._send_status(f) for f in configured or known] if status else []
+            with self.wire.corked():
+                listing = None if configured else self.send("LIST", b'LIST "" "*"')
+                asked = [self._send_status(f) for f in configured or known] if status else []
             folders, data = configured, []
             error: BaseException | None = None
             if listing is not None:
@@ -183,11 +184,12 @@ class ImapSession(SessionListing):
             if error is not None:
                 raise error
             found = statuses(data)
-            late = [
-                self._send_status(f)
-                for f in folders
-                if status and not configured and f not in found  # configured: all asked
-            ]
+            with self.wire.corked():
+                late = [
+                    self._send_status(f)
+                    for f in folders
+                    if status and not configured and f not in found  # configured: all asked
+                ]
             data += [item for tag in late for item in self._statuses_of(tag)]
         found = statuses(data)
         complete = {}
@@ -233,13 +235,14 @@ class ImapSession(SessionListing):
         self._first_window = None
         self._listed_ahead = False
         what = f"EXAMINE {folder}"
-        tag = self.send(what, b"EXAMINE " + self._mailbox(folder))
         window = None
-        if expect is not None and expect.exists > 0:
-            start = max(1, expect.exists - listing.FIRST_LIST_WINDOW + 1)
-            window = (start, self._send_listing(start, expect.exists, True))
-            if cursor is not None and self._has_esearch():
-                self._list_windows_ahead(expect, start, cursor)
+        with self.guard(what), self.wire.corked():
+            tag = self.send(what, b"EXAMINE " + self._mailbox(folder))
+            if expect is not None and expect.exists > 0:
+                start = max(1, expect.exists - listing.FIRST_LIST_WINDOW + 1)
+                window = (start, self._send_listing(start, expect.exists, True))
+                if cursor is not None and self._has_esearch():
+                    self._list_windows_ahead(expect, start, cursor)
         try:
             # the listing's reply may start before EXAMINE's ends (see headers.py)
             reply = self.wire.collect(tag, b"EXISTS", b"OK", b"ESEARCH", b"FETCH")

@@ -9,8 +9,10 @@ untagged responses of the types asked for, so the reply readers of responses.py 
 
 Commands can be pipelined: `send` several, then `collect` each reply in order (RFC 3501
 §5.5: a server answers in order whatever it does meanwhile). That hides the round trip of a
-distant server behind the transfer of the replies before it. `turns` counts the times the
-client waited for the server after sending: the round trips a distant server costs.
+distant server behind the transfer of the replies before it. Those sent `corked` go in one
+write: one segment, not one per command (Nagle's algorithm may hold the later ones back
+until the first is acknowledged). `turns` counts the times the client waited for the
+server after sending: the round trips a distant server costs.
 
 Failures are imaplib's: `IMAP4.abort` for a broken connection (EOF, BYE, a line that is not
 IMAP, one longer than MAX_LINE), `IMAP4.error` for a NO or BAD. After an abort the replies
@@ -22,6 +24,8 @@ from __future__ import annotations
 
 import imaplib
 import re
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from typing import Any, cast
 
@@ -54,23 +58,50 @@ class Wire:
         self.turns = 0  # how often the client waited for a reply after sending
         self.broken = False  # an abort was raised: nothing more can be read or sent here
         self._sent = False
+        self._corks = 0
+        self._unsent: list[bytes] = []
 
     def send(self, command: bytes) -> bytes:
         """Write one command (without tag and line end); returns its tag, for `collect`."""
         tag: bytes = self.imap._new_tag()
         self.imap.tagged_commands.pop(tag, None)
+        line = tag + b" " + command + b"\r\n"
+        self._sent = True
+        if self._corks:
+            self._unsent.append(line)
+        else:
+            self._write(line)
+        return tag
+
+    @contextmanager
+    def corked(self) -> Iterator[None]:
+        """The commands sent within go to the server together, in one write at the end."""
+        self._corks += 1
         try:
-            self.imap.send(tag + b" " + command + b"\r\n")
+            yield
+        finally:
+            self._corks -= 1
+            if not self._corks:
+                self.flush()
+
+    def flush(self) -> None:
+        """Write the commands sent corked and not written yet."""
+        if self._unsent:
+            data, self._unsent = b"".join(self._unsent), []
+            self._write(data)
+
+    def _write(self, data: bytes) -> None:
+        try:
+            self.imap.send(data)
         except OSError as exc:
             self.broken = True
             raise imaplib.IMAP4.abort(f"socket error: {exc}") from None
-        self._sent = True
-        return tag
 
     def collect(self, tag: bytes, *wanted: bytes) -> Reply:
         """Read the reply of `tag` (the replies of earlier tags must have been read). Its
         untagged responses of the kinds `wanted` (FETCH, ESEARCH, STATUS, OK...) are kept,
         the others (EXPUNGE, FLAGS...) passed over."""
+        self.flush()
         if self._sent:
             self.turns += 1
             self._sent = False
@@ -83,6 +114,7 @@ class Wire:
     def collect_headers(self, tag: bytes) -> Reply:
         """`collect(tag, b"FETCH")` of a header FETCH, its responses of the usual shape read
         straight off the connection's buffer as `UsualFetch` items (see `_read_usual`)."""
+        self.flush()
         if self._sent:
             self.turns += 1
             self._sent = False
