@@ -34,8 +34,8 @@ def here(fetched: list[FetchedHeader], replies: bool) -> BatchPlan:
 
 
 def everything(plan: BatchPlan) -> tuple[object, ...]:
-    return (plan.rows, plan.replies, plan.failed, plan.failed_strangers, plan.unparseable,
-            plan.capped)  # fmt: skip
+    return (plan.stored_rows(), plan.replies, plan.failed, plan.failed_strangers,
+            plan.unparseable, plan.capped)  # fmt: skip
 
 
 def ready(worker: PlanWorker) -> PlanWorker:
@@ -86,7 +86,7 @@ def test_the_child_plans_the_rows_of_contacts_and_the_replies_to_a_summary(
     before = worker.by_child
     plan = worker.submit(batch, True, here).result()
     assert worker.by_child == before + 1
-    assert [row.contact_id for row in plan.rows[1]] == [1]
+    assert [row[0] for row in plan.stored_rows()[1]] == [1]  # its contact_id
     assert [uid for uid, _ in plan.replies] == [2]
 
 
@@ -109,7 +109,8 @@ def test_a_batch_sent_while_the_child_is_busy_is_planned_here_in_order() -> None
         plans = [planning.result() for planning in planned]
     finally:
         worker.close()
-    assert [sorted(plan.rows) for plan in plans] == [[f.uid for f in b] for b in batches_sent]
+    planned_uids = [sorted(plan.stored_rows()) for plan in plans]
+    assert planned_uids == [[f.uid for f in b] for b in batches_sent]
     assert made_here and worker.by_child > 0  # some here, some by the child
     assert worker.here == len(made_here) and worker.by_child + worker.here == len(batches_sent)
 

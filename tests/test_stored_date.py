@@ -1,4 +1,4 @@
-"""daemon/store/interactions.py `stored_date`: the date and day a row stores, written without
+"""daemon/core/stored.py `stored_date`: the date and day a row stores, written without
 strftime, are `utc_iso` and `utc_day_number` of the moment, for every moment and zone."""
 
 from __future__ import annotations
@@ -9,7 +9,8 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from kithkin.daemon.core.dates import utc_iso
-from kithkin.daemon.store.interactions import stored_date, utc_day_number
+from kithkin.daemon.core.stored import stored_date
+from kithkin.daemon.store.interactions import utc_day_number
 
 ZONES = st.one_of(
     st.none(),

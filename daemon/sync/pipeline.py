@@ -135,11 +135,11 @@ class BatchPipeline:
         inject = partial(self._inject, "store", state.name)
         try:  # the rows in bulk, no savepoint (it costs a journal copy of every page touched)
             with self.store.atomic():
-                commit.added = store_all(self.store, plan.rows, inject)
+                commit.added = store_all(self.store, plan, inject)
                 state = self._commit(commit, state, report, mode)
         except RowsRefused:  # rolled back: again, message by message
             with self.store.atomic():
-                commit.added, commit.failed_rows = store_each(self.store, plan.rows, inject)
+                commit.added, commit.failed_rows = store_each(self.store, plan, inject)
                 state = self._commit(commit, state, report, mode)
         added, set_aside = commit.added, commit.set_aside
         report.unparseable += plan.unparseable

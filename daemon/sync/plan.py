@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 
 from kithkin.daemon.core.matching import Sieve, addresses, involved, match, match_plain
 from kithkin.daemon.core.records import Interaction
+from kithkin.daemon.core.stored import StoredRow, stored_row
 from kithkin.daemon.mail.records import FetchedHeader
 from kithkin.daemon.steering.tokens import looks_like_summary_reply, may_be_summary_reply
 from kithkin.daemon.sync.failures import caused_by_the_message
@@ -28,6 +29,7 @@ class BatchPlan:
     """What one batch of fetched headers means, worked out without I/O."""
 
     rows: dict[int, list[Interaction]] = field(default_factory=dict)  # uid -> rows
+    stored: dict[int, list[StoredRow]] = field(default_factory=dict)  # uid -> rows, packed
     replies: list[tuple[int, MessageFacts]] = field(default_factory=list)
     failed: list[int] = field(default_factory=list)  # to set aside: may involve a contact
     failed_strangers: int = 0  # failed, but surely involving no contact: nothing recorded
@@ -36,11 +38,30 @@ class BatchPlan:
 
     def add(self, other: BatchPlan) -> None:
         self.rows.update(other.rows)
+        self.stored.update(other.stored)
         self.replies += other.replies
         self.failed += other.failed
         self.failed_strangers += other.failed_strangers
         self.unparseable += other.unparseable
         self.capped += other.capped
+
+    def pack(self) -> BatchPlan:
+        """The rows in their stored form (`stored`), as the planning child sends them. A
+        message whose rows cannot be put so stays in `rows`, to be refused when stored."""
+        for uid, per in list(self.rows.items()):
+            try:
+                self.stored[uid] = [stored_row(row) for row in per]
+            except Exception as exc:
+                if not caused_by_the_message(exc):
+                    raise
+                continue
+            del self.rows[uid]
+        return self
+
+    def stored_rows(self) -> dict[int, list[StoredRow]]:
+        """uid -> its rows as the store takes them: those packed, then the others."""
+        rows = {uid: [stored_row(row) for row in per] for uid, per in self.rows.items()}
+        return {**self.stored, **rows} if self.stored else rows
 
 
 def plan_batch(

@@ -263,7 +263,7 @@ def serve(requests: Connection, answers: Connection) -> None:
         fetched = [FetchedHeader(uid, header, date, long, cut)
                    for uid, header, date, long, cut in items]  # fmt: skip
         try:
-            answer: Any = plan_batch(fetched, book, me, replies=replies, sieve=sieve)
+            answer: Any = plan_batch(fetched, book, me, replies=replies, sieve=sieve).pack()
         except BaseException as exc:  # noqa: BLE001 - said to the parent, which plans it
             answer = f"{type(exc).__name__}: {exc}"
         try:

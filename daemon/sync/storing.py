@@ -11,15 +11,13 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass, field
+from functools import partial
 
-from kithkin.daemon.core.records import Interaction
 from kithkin.daemon.mail.records import FetchedHeader
 from kithkin.daemon.store import Store
 from kithkin.daemon.sync.failures import caused_by_the_message
 from kithkin.daemon.sync.plan import BatchPlan
 from kithkin.daemon.sync.replies import Answer
-
-Rows = dict[int, list[Interaction]]  # uid -> the rows of that message
 
 
 class RowsRefused(Exception):
@@ -40,13 +38,15 @@ class BatchCommit:
     set_aside: list[int] = field(default_factory=list)
 
 
-def store_all(store: Store, rows: Rows, before_each: Callable[[int], None]) -> int:
-    """Insert every row in the caller's transaction; returns how many were new. RowsRefused
-    when the store refuses a message's rows (or `before_each` raises for one)."""
+def store_all(store: Store, plan: BatchPlan, before_each: Callable[[int], None]) -> int:
+    """Insert every row of `plan` in the caller's transaction; returns how many were new.
+    RowsRefused when the store refuses a message's rows (or `before_each` raises for one)."""
     try:
-        for uid in rows:
+        for uid in (*plan.stored, *plan.rows):
             before_each(uid)
-        return store.interactions.add(row for per_message in rows.values() for row in per_message)
+        return store.interactions.add_stored(
+            row for per_message in plan.stored_rows().values() for row in per_message
+        )
     except Exception as exc:
         if not caused_by_the_message(exc):
             raise
@@ -54,16 +54,20 @@ def store_all(store: Store, rows: Rows, before_each: Callable[[int], None]) -> i
 
 
 def store_each(
-    store: Store, rows: Rows, before_each: Callable[[int], None]
+    store: Store, plan: BatchPlan, before_each: Callable[[int], None]
 ) -> tuple[int, list[int]]:
     """Insert each message's rows in a savepoint of its own; a message whose rows the store
     refuses is left out. Returns (rows added, UIDs whose rows were refused)."""
     added, failed = 0, []
-    for uid, per_message in rows.items():
+    messages: list[tuple[int, Callable[[], int]]] = [
+        *((uid, partial(store.interactions.add_stored, per)) for uid, per in plan.stored.items()),
+        *((uid, partial(store.interactions.add, per)) for uid, per in plan.rows.items()),
+    ]
+    for uid, add in messages:
         try:
             with store.atomic():
                 before_each(uid)
-                added += store.interactions.add(per_message)
+                added += add()
         except Exception as exc:
             if not caused_by_the_message(exc):
                 raise
