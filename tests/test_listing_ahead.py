@@ -15,7 +15,7 @@ from helpers import ME, write_config
 from hypothesis import given, settings
 from hypothesis import strategies as st
 from mailbuilder import make_message
-from servers import append, imap_client
+from servers import DovecotServer, append, imap_client
 from test_wire_usual import _Buffered
 
 from kithkin.daemon.config import load_config
@@ -268,3 +268,26 @@ def test_capabilities_the_greeting_lists_are_not_asked_for_again(
         assert verbs[0] == b"CAPABILITY", verbs
     with imap_client(imap_server) as client:
         assert esearch == client.has_capability("ESEARCH")
+
+
+def test_a_first_survey_costs_one_round_trip_where_list_returns_status(
+    imap_server, tmp_path: Path
+) -> None:
+    """A first sync knows no folder to ask STATUS of before the LIST reply: with LIST-STATUS
+    (RFC 5819; Dovecot has it) the LIST asks for every STATUS too, one round trip instead of
+    two, and the STATUS found is the same as asked folder by folder."""
+    append(imap_server, "INBOX", make_message(from_="ann@example.org", to=ME))
+    config = load_config(write_config(tmp_path, imap_server))
+    mailbox = ImapSession.connect(config.require_imap(), imap_server.password)
+    try:
+        before = mailbox.turns
+        first = mailbox.survey([])
+        turns = mailbox.turns - before
+        again = mailbox.survey(first.folders)
+        list_status = mailbox._has_list_status()
+    finally:
+        mailbox.logout()
+    assert first.folders == again.folders and "INBOX" in first.folders
+    assert first.status == again.status and first.status["INBOX"].exists == 1
+    assert turns == (1 if list_status else 2)
+    assert list_status == isinstance(imap_server, DovecotServer)

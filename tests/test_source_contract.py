@@ -268,9 +268,11 @@ def test_folders_to_sync_are_inbox_and_sent(filled: AnyBackend) -> None:
 def test_survey_gives_the_folders_and_the_status_examine_would(filled: AnyBackend) -> None:
     with filled.session() as source:
         survey = source.survey(["INBOX", "Sent", "Empty", "Gone Folder"])
+        first = source.survey([])  # a first sync's: none known (Dovecot: LIST-STATUS)
         examined = {folder: source.examine(folder) for folder in FOLDERS}
         bare = source.survey([], status=False)
-    assert survey.folders == bare.folders == ["INBOX", "Sent"]
+    assert survey.folders == bare.folders == first.folders == ["INBOX", "Sent"]
+    assert first.status == survey.status
     assert set(survey.status) == {"INBOX", "Sent"}  # asked for, or to sync; and there
     for folder, status in survey.status.items():
         assert status == examined[folder]

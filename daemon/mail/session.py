@@ -67,6 +67,9 @@ __all__ = [  # the header fetch's limits, for the tests' in-memory mailbox to mi
 log = logging.getLogger("kithkin.imap")
 T = TypeVar("T")
 STATUS_ITEMS = b"(MESSAGES UIDNEXT UIDVALIDITY)"
+# An extended LIST (RFC 5258) returns special-use attributes only when asked (RFC 6154)
+LIST_ALL = {False: b'LIST "" "*"',
+            True: b'LIST "" "*" RETURN (SPECIAL-USE STATUS ' + STATUS_ITEMS + b")"}  # fmt: skip
 
 
 class ImapSession(SessionListing):
@@ -162,12 +165,15 @@ class ImapSession(SessionListing):
     def survey(self, known: Iterable[str], *, status: bool = True) -> Survey:
         """The folders to sync and their STATUS, in one round trip for the folders in `known`
         (the last sync's): LIST and their STATUS commands are sent together. A folder new in
-        the LIST costs one more."""
+        the LIST costs one more, except in a first survey (none known) of a server with
+        LIST-STATUS, whose LIST reply holds every STATUS."""
         self.headers.drain()
+        known = list(known)
         configured = list(self.config.folders or ())
         with self.guard("LIST"):
+            with_status = status and not configured and not known and self._has_list_status()
             with self.wire.corked():
-                listing = None if configured else self.send("LIST", b'LIST "" "*"')
+                listing = None if configured else self.send("LIST", LIST_ALL[with_status])
                 asked = [self._send_status(f) for f in configured or known] if status else []
             folders, data = configured, []
             error: BaseException | None = None
@@ -203,6 +209,13 @@ class ImapSession(SessionListing):
         # A configured folder without a STATUS may not exist: one LIST says, only then.
         missing = missing_folders(unanswered, self.list_folders()) if unanswered else []
         return Survey(folders, complete, tuple(missing))
+
+    def _has_list_status(self) -> bool:
+        """Whether LIST can return each folder's STATUS with it (RFC 5819): a first survey,
+        which knows no folder to ask STATUS of before the LIST reply, then costs one round
+        trip, not two. Only with SPECIAL-USE, which folders.py picks folders by."""
+        client = self.client
+        return bool(client.has_capability("LIST-STATUS") and client.has_capability("SPECIAL-USE"))
 
     def list_folders(self) -> list[tuple[Any, Any, str]]:
         """Every folder the server lists: (attributes, delimiter, name) triples, names
