@@ -166,7 +166,7 @@ class Mailbox:
                 proxy.close()
         if proxy is not None:
             relay_cpu = time.process_time() - cpu
-            print(f"  (the relay's own CPU, on the same two CPUs: {relay_cpu:.2f} s)")
+            print(f"  (a relayed sync ran; the relay's own CPU: {relay_cpu:.2f} s)")
         if f"{self.messages} new message(s)" not in run.stdout:
             raise RuntimeError(f"{label} printed {run.stdout!r}, not {self.messages} messages")
         return run, config
