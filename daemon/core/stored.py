@@ -1,7 +1,7 @@
-"""An interaction as the store's INSERT takes it (store/interactions.py), worked out where it
-was planned: by the planning child of a long sync (sync/planner.py), whose plans then cross
-the pipe as plain tuples and go into SQLite as they are. No import of the store here, so the
-child loads no SQLite layer."""
+"""An interaction as the parameters of the store's INSERT (store/interactions.py
+`add_stored`), worked out where it was planned: by the planning child of a long sync
+(sync/planner.py), whose plans then cross the pipe as plain tuples and go into SQLite as they
+are. No import of the store here, so the child loads no SQLite layer."""
 
 from __future__ import annotations
 
@@ -11,14 +11,9 @@ from kithkin.daemon.core.dates import EPOCH, as_utc, day_number, utc_iso
 from kithkin.daemon.core.records import Interaction
 
 # contact_id, kind, direction, date, day, message_key, message_id, subject, audience, note,
-# and the contact_id again (for `WHERE EXISTS`): INSERT_INTERACTION's parameters
+# and the contact_id again (for the INSERT's `WHERE EXISTS`)
 StoredRow = tuple[int, str, str | None, str, int, str | None, str | None, str | None, int,
                   str | None, int]  # fmt: skip
-
-INSERT_INTERACTION = """INSERT INTO interactions (contact_id, kind, direction, date, day,
-                   message_key, message_id, subject, audience, note)
-               SELECT ?,?,?,?,?,?,?,?,?,? WHERE EXISTS (SELECT 1 FROM contacts WHERE id = ?)
-               ON CONFLICT (contact_id, message_key) DO NOTHING"""
 
 _EPOCH_ORDINAL = EPOCH.toordinal()
 

@@ -8,8 +8,13 @@ from typing import Any
 
 from kithkin.daemon.core.dates import EPOCH, as_utc, day_number
 from kithkin.daemon.core.records import Interaction
-from kithkin.daemon.core.stored import INSERT_INTERACTION, StoredRow, stored_row
+from kithkin.daemon.core.stored import StoredRow, stored_row
 from kithkin.daemon.store.connection import Subject
+
+_INSERT = """INSERT INTO interactions (contact_id, kind, direction, date, day,
+                   message_key, message_id, subject, audience, note)
+               SELECT ?,?,?,?,?,?,?,?,?,? WHERE EXISTS (SELECT 1 FROM contacts WHERE id = ?)
+               ON CONFLICT (contact_id, message_key) DO NOTHING"""
 
 _LISTED = ("id", "contact", "date", "direction", "message_id", "subject", "kind", "note",
            "audience")  # fmt: skip
@@ -28,7 +33,7 @@ class Interactions(Subject):
         when its contact is gone (a `forget` during a sync), which `INSERT ... SELECT ...
         WHERE EXISTS` says in one statement, and the count of rows added is needed."""
         self._writing()
-        cursor = self.db.conn.executemany(INSERT_INTERACTION, rows)
+        cursor = self.db.conn.executemany(_INSERT, rows)
         return max(0, cursor.rowcount)  # executemany sums the rows each statement changed
 
     def list(
