@@ -42,11 +42,10 @@ def store_all(store: Store, plan: BatchPlan, before_each: Callable[[int], None])
     """Insert every row of `plan` in the caller's transaction; returns how many were new.
     RowsRefused when the store refuses a message's rows (or `before_each` raises for one)."""
     try:
-        for uid in (*plan.stored, *plan.rows):
+        rows = plan.stored_rows()
+        for uid in rows:
             before_each(uid)
-        return store.interactions.add_stored(
-            row for per_message in plan.stored_rows().values() for row in per_message
-        )
+        return store.interactions.add_stored(row for per in rows.values() for row in per)
     except Exception as exc:
         if not caused_by_the_message(exc):
             raise
