@@ -1,5 +1,5 @@
 """The replies that say what a folder holds, read from a `Wire` reply: EXAMINE's, STATUS's,
-and LIST's lines. Bytes in, values out, no I/O; tested as tables (tests/test_wire.py).
+and LIST's lines. Bytes in, values out, no I/O; tested as tables (tests/test_status_replies.py).
 
 A number that is missing, out of range or not a number is None here; what that means (a
 folder that cannot be synced, an UIDNEXT to ignore) is the session's to say.
@@ -124,15 +124,32 @@ def _status_items(text: bytes) -> Status:
 
 def listed_folders(reply: Reply) -> list[tuple[Any, Any, str]]:
     """LIST lines -> (attributes, delimiter, name) triples, names decoded from modified
-    UTF-7 (RFC 3501 §5.1.3), as imapclient's list_folders gives them."""
-    data = [item for item in reply.of(b"LIST") if item not in (b"", None)]
-    parsed = parse_response(data)
+    UTF-7 (RFC 3501 §5.1.3), as imapclient's list_folders gives them. Each response is read
+    on its own: what follows its name (an extended LIST's data items, RFC 5258 §3) is
+    passed over and never taken for the next folder."""
     folders = []
-    for index in range(0, len(parsed) - 2, 3):
-        flags, delimiter, name = parsed[index : index + 3]
+    for response in _responses(reply.of(b"LIST")):
+        parsed = parse_response([item for item in response if item not in (b"", None)])
+        if len(parsed) < 3:
+            continue
+        flags, delimiter, name = parsed[:3]
         if isinstance(name, int):
             name = str(name)  # a quoted number, parsed as one
         elif isinstance(name, bytes):
             name = decode_utf7(name)
         folders.append((flags, delimiter, name))
     return folders
+
+
+def _responses(items: list[Any]) -> list[list[Any]]:
+    """A reply's untagged items, one list per response: a response's literals come as
+    (head, literal) pairs and it ends with the bytes after its last literal (wire.py)."""
+    responses, current = [], []
+    for item in items:
+        current.append(item)
+        if not isinstance(item, tuple):
+            responses.append(current)
+            current = []
+    if current:
+        responses.append(current)
+    return responses
