@@ -3,6 +3,7 @@ steps aside for any response shape it does not know."""
 
 from __future__ import annotations
 
+import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -13,6 +14,7 @@ from servers import append
 
 from kithkin.daemon.config import load_config
 from kithkin.daemon.errors import MailboxError
+from kithkin.daemon.mail.connect import READ_BUFFER
 from kithkin.daemon.mail.responses import esearch_uids, fast_fetch_headers
 from kithkin.daemon.mail.session import FIRST_READ, HEADER_ITEM, ImapSession
 
@@ -89,3 +91,19 @@ def test_esearch_replies_as_uids(lines, most, expected) -> None:
             esearch_uids(lines, "here", most)
     else:
         assert esearch_uids(lines, "here", most) == expected
+
+
+@pytest.mark.parametrize("security", ["none", "starttls", "tls"])
+def test_replies_are_read_through_a_large_buffer(dovecot_tls, tmp_path: Path, security) -> None:
+    """The wire reader matches FETCH responses in the connection's read buffer: it is
+    READ_BUFFER bytes (imaplib's own is 8 KB) on every kind of connection, STARTTLS's too."""
+    port = dovecot_tls.tls_port if security == "tls" else dovecot_tls.port
+    imap = {"security": security, "port": port, "ca_file": str(dovecot_tls.ca_file)}
+    config = load_config(write_config(tmp_path, dovecot_tls, imap=imap))
+    mailbox = ImapSession.connect(config.require_imap(), dovecot_tls.password)
+    try:
+        reader = mailbox.client._imap.file
+        assert sys.getsizeof(reader) >= READ_BUFFER  # a buffered reader counts its buffer
+        mailbox.examine("INBOX")  # and it still reads the replies
+    finally:
+        mailbox.logout()
