@@ -15,6 +15,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from kithkin.daemon.core.matching import Sieve
+from kithkin.daemon.core.stored import stored_date
 from kithkin.daemon.mail.records import FetchedHeader
 from kithkin.daemon.sync.plan import BatchPlan, _plan_message, plan_batch
 from kithkin.parsers.headers.plain import read_plain
@@ -84,7 +85,7 @@ def reference(batch: list[FetchedHeader], *, replies: bool) -> BatchPlan:
 
 
 def brief(plan: BatchPlan) -> tuple[object, ...]:
-    return plan.rows, plan.replies, plan.failed, plan.failed_strangers, plan.unparseable
+    return plan.stored_rows(), plan.replies, plan.failed, plan.failed_strangers, plan.unparseable
 
 
 @settings(max_examples=1500, deadline=None, suppress_health_check=[HealthCheck.too_slow])
@@ -112,7 +113,7 @@ def test_the_generated_batches_take_both_paths_and_log_rows() -> None:
             elif sieve.involves_contact(block):
                 seen["plain contact"] += 1
         plan = plan_batch(batch, BOOK, ME, replies=True, sieve=sieve)
-        seen["rows"] += len(plan.rows)
+        seen["rows"] += len(plan.stored_rows())
         seen["reply"] += len(plan.replies)
 
     sample()
@@ -125,10 +126,11 @@ def test_a_plain_message_from_a_contact_is_logged_once_with_its_facts() -> None:
            b"Date: Tue, 01 Jun 2021 22:40:30 -0500\r\n\r\n")  # fmt: skip
     batch = [FetchedHeader(7, raw, b"02-Jun-2021 03:47:24 +0000")]
     plan = plan_batch(batch, BOOK, ME, replies=True)
-    assert list(plan.rows) == [7]
-    (row,) = plan.rows[7]
-    assert (row.contact_id, row.direction, row.audience, row.subject, row.message_id) == (
-        1, "in", 2, "Café", "m1@example.org"
+    assert list(plan.stored_rows()) == [7]
+    (row,) = plan.stored_rows()[7]
+    contact_id, kind, direction, date, day, key, identifier, subject, audience, note, _ = row
+    assert (contact_id, kind, direction, audience, subject, identifier, key, note) == (
+        1, "email", "in", 2, "Café", "m1@example.org", "<m1@example.org>", None
     )  # fmt: skip
-    assert row.date == datetime(2021, 6, 2, 3, 40, 30, tzinfo=UTC)
+    assert (date, day) == stored_date(datetime(2021, 6, 2, 3, 40, 30, tzinfo=UTC))
     assert brief(plan) == brief(reference(batch, replies=True))

@@ -12,9 +12,11 @@ import hashlib
 from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import datetime
+from functools import lru_cache
 
 from kithkin.daemon.core.audience import audience
 from kithkin.daemon.core.records import Interaction
+from kithkin.daemon.core.stored import StoredRow, stored_date
 from kithkin.parsers.headers import Address, MessageFacts
 from kithkin.parsers.headers.dates import as_utc, choose_date
 from kithkin.parsers.headers.encoded_words import display_text
@@ -74,9 +76,10 @@ def match(facts: MessageFacts, book: Mapping[str, int], me: frozenset[str]) -> l
 
 def match_plain(
     block: PlainBlock, internaldate: datetime | None, book: Mapping[str, int], me: frozenset[str]
-) -> list[Interaction] | None:
-    """`match(block.facts(internaldate), book, me)` reading only what that needs of the
-    block (no display names, no threading ids), or None when the message has no date at all
+) -> list[StoredRow] | None:
+    """`match(block.facts(internaldate), book, me)`, in the rows' stored form (core/stored.py),
+    reading only what that needs of the block (no display names, no threading ids) and
+    comparing its addresses as the bytes they are; None when the message has no date at all
     (`facts.date is None`). tests/test_plan_plain.py holds the two to the same rows."""
     text, values = block.text, block.values
     raw_date = clean_line(text("date"))
@@ -90,9 +93,15 @@ def match_plain(
         or clean_line(text("x-kithkin-summary"))
     ):
         return []  # is_excluded
-    senders = {address.decode("utf-8") for address in block.from_}
-    recipients = {address.decode("utf-8") for address in block.recipients()}
-    direction, contact_ids = involved(senders, recipients, book, me)
+    senders, recipients = frozenset(block.from_), frozenset(block.recipients())
+    mine = _encoded(me)  # `involved`, on the addresses as bytes (UTF-8: one spelling each)
+    if not mine.isdisjoint(senders):
+        direction, named = "out", recipients - mine
+    elif not mine.isdisjoint(recipients):
+        direction, named = "in", senders
+    else:
+        return []
+    contact_ids = {book[address] for address in map(_text, named) if address in book}
     if not contact_ids:
         return []
     identifier = message_id(text("message-id"))
@@ -103,12 +112,22 @@ def match_plain(
         who = ",".join(address.decode("utf-8") for address in block.from_)
         digest = hashlib.sha256(f"{who}|{raw_date}|{subject}".encode("utf-8", "backslashreplace"))
         key = f"sha256:{digest.hexdigest()}"
-    size = audience(senders, recipients)
+    size = max(1, len(recipients - senders))  # audience(), on bytes
+    stored, day = stored_date(date)
     return [
-        Interaction(contact_id=contact_id, direction=direction, date=date, message_key=key,
-                    message_id=identifier, subject=subject, audience=size)
+        (contact_id, "email", direction, stored, day, key, identifier, subject, size, None,
+         contact_id)
         for contact_id in sorted(contact_ids)
     ]  # fmt: skip
+
+
+@lru_cache(maxsize=16)
+def _encoded(me: frozenset[str]) -> frozenset[bytes]:
+    return frozenset(address.encode("utf-8") for address in me)
+
+
+def _text(address: bytes) -> str:
+    return address.decode("utf-8")
 
 
 @dataclass(frozen=True)

@@ -30,6 +30,7 @@ class BatchPlan:
 
     rows: dict[int, list[Interaction]] = field(default_factory=dict)  # uid -> rows
     stored: dict[int, list[StoredRow]] = field(default_factory=dict)  # uid -> rows, packed
+    # (the plain path plans its rows packed; `pack` packs the others)
     replies: list[tuple[int, MessageFacts]] = field(default_factory=list)
     failed: list[int] = field(default_factory=list)  # to set aside: may involve a contact
     failed_strangers: int = 0  # failed, but surely involving no contact: nothing recorded
@@ -59,9 +60,10 @@ class BatchPlan:
         return self
 
     def stored_rows(self) -> dict[int, list[StoredRow]]:
-        """uid -> its rows as the store takes them: those packed, then the others."""
+        """uid -> its rows as the store takes them, in the order of UIDs (whichever path
+        planned them, and however the batch was split)."""
         rows = {uid: [stored_row(row) for row in per] for uid, per in self.rows.items()}
-        return {**self.stored, **rows} if self.stored else rows
+        return dict(sorted({**self.stored, **rows}.items()))
 
 
 def plan_batch(
@@ -149,7 +151,7 @@ def _plan_plain(
     if rows is None:
         plan.unparseable += 1
     elif rows:
-        plan.rows[fetched.uid] = rows
+        plan.stored[fetched.uid] = rows
 
 
 def _surely_no_contact(fetched: FetchedHeader, book: Mapping[str, int], me: frozenset[str]) -> bool:
