@@ -193,13 +193,13 @@ class MemorySource:
         return self.survey((), status=False).folders
 
     def survey(self, known: Iterable[str], *, status: bool = True) -> Survey:
-        """LIST (unless `folders` were given) and the STATUS of the known folders, then of
-        any new one; a folder that is gone has no STATUS."""
+        """The STATUS of the known folders (INBOX's first), LIST (unless `folders` were
+        given), then the STATUS of any new folder; a folder that is gone has no STATUS."""
+        asked = (self.folders or list(known)) if status else []
+        for folder in sorted(asked, key=lambda f: f.upper() != "INBOX"):
+            self._send("STATUS", f"STATUS {folder}")
         if not self.folders:
             self._send("LIST", "LIST")
-        asked = (self.folders or list(known)) if status else []
-        for folder in asked:
-            self._send("STATUS", f"STATUS {folder}")
         folders = self.folders or choose_folders(self.mailbox.listing())
         for folder in folders if status else []:
             if folder not in asked:

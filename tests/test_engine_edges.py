@@ -126,7 +126,7 @@ def test_an_unchanged_folder_is_skipped_without_examine_and_reported_unchanged(
     assert [f.unchanged for f in first.folders] == [False, False] and first.logged == 3
     source = MemorySource(mailbox)
     again = run(source, store)
-    assert [c.split()[0] for c in source.commands] == ["LIST", "STATUS", "STATUS"]
+    assert [c.split()[0] for c in source.commands] == ["STATUS", "STATUS", "LIST"]
     assert [(f.name, f.unchanged) for f in again.folders] == [("INBOX", True), ("Sent", True)]
     assert again.messages == 0 and again.logged == 0
     mailbox.append("INBOX", mail(4))  # a new UIDNEXT: examined and read

@@ -291,3 +291,27 @@ def test_a_first_survey_costs_one_round_trip_where_list_returns_status(
     assert first.status == again.status and first.status["INBOX"].exists == 1
     assert turns == (1 if list_status else 2)
     assert list_status == isinstance(imap_server, DovecotServer)
+
+
+def test_a_survey_asks_inboxs_status_first_and_lists_after(
+    imap_server, tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """The STATUS commands of the known folders go before LIST, INBOX's first whatever its
+    place among them (Dovecot answers it from its cache only as a session's first mailbox
+    command; see ImapSession.survey), and the survey finds what it found before."""
+    append(imap_server, "INBOX", make_message(from_="ann@example.org", to=ME))
+    config = load_config(write_config(tmp_path, imap_server))
+    mailbox = ImapSession.connect(config.require_imap(), imap_server.password)
+    writes: list[bytes] = []
+    imap = mailbox.client._imap
+    real_send = imap.send
+    try:
+        first = mailbox.survey([])
+        monkeypatch.setattr(imap, "send", lambda data: (writes.append(data), real_send(data))[1])
+        again = mailbox.survey(["Sent", "inbox", "Gone"])
+    finally:
+        mailbox.logout()
+    verbs = [line.split(b" ")[1:3] for line in b"".join(writes).split(b"\r\n") if line]
+    assert verbs[:4] == [[b"STATUS", b'"inbox"'], [b"STATUS", b'"Sent"'],
+                         [b"STATUS", b'"Gone"'], [b"LIST", b'""']]  # fmt: skip
+    assert again.folders == first.folders and again.status == first.status

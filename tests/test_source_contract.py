@@ -555,7 +555,8 @@ def test_a_sync_logs_the_same_interactions_from_every_source(
         }
         again, commands = sync(filled, store)
         assert again.logged == 0 and all(folder.unchanged for folder in again.folders)
-        assert [c.split()[0] for c in commands] == ["LIST", "STATUS", "STATUS"]  # no EXAMINE
+        assert [c.split()[0] for c in commands] == ["STATUS", "STATUS", "LIST"]  # no EXAMINE
+        assert commands[0].split()[1].strip('"') == "INBOX"  # first: see ImapSession.survey
 
 
 @pytest.mark.parametrize("batch", [500, 2, 1])

@@ -338,8 +338,8 @@ def test_an_unchanged_folder_is_skipped_without_search_or_fetch(setup: Setup) ->
     setup.sync()
     report, mailbox = setup.engine_run()
     assert all(folder.unchanged for folder in report.folders)
-    # STATUS says nothing changed: no EXAMINE, and LIST with both STATUS in one round trip
-    assert [c.split()[0] for c in mailbox.commands] == ["LIST", "STATUS", "STATUS"]
+    # STATUS says nothing changed: no EXAMINE, and both STATUS with LIST in one round trip
+    assert [c.split()[0] for c in mailbox.commands] == ["STATUS", "STATUS", "LIST"]
     assert mailbox.turns == 1
 
 
@@ -354,7 +354,7 @@ def test_a_changed_folder_costs_two_round_trips(setup: Setup) -> None:
     assert [folder.unchanged for folder in report.folders] == [False, True]
     assert report.folders[0].messages == 1
     commands = list(mailbox.commands)
-    assert [c.split()[0] for c in commands[:4]] == ["LIST", "STATUS", "STATUS", "EXAMINE"]
+    assert [c.split()[0] for c in commands[:4]] == ["STATUS", "STATUS", "LIST", "EXAMINE"]
     assert commands[4].endswith(("(UID)", "RETURN (ALL) 1:*")), commands  # FETCH or ESEARCH
     assert commands[5].startswith("UID FETCH 1 messages (BODY.PEEK[HEADER"), commands
     assert len(commands) == 6, commands

@@ -164,31 +164,29 @@ class ImapSession(SessionListing):
 
     def survey(self, known: Iterable[str], *, status: bool = True) -> Survey:
         """The folders to sync and their STATUS, in one round trip for the folders in `known`
-        (the last sync's): LIST and their STATUS commands are sent together. A folder new in
+        (the last sync's): their STATUS commands and LIST are sent together. A folder new in
         the LIST costs one more, except in a first survey (none known) of a server with
-        LIST-STATUS, whose LIST reply holds every STATUS."""
+        LIST-STATUS, whose LIST reply holds every STATUS.
+
+        The STATUS commands go first, INBOX's first of all: Dovecot answers a STATUS of INBOX
+        in 3 ms as the first mailbox command of a session, and in 65-100 ms after any other
+        (LIST or another folder's STATUS) when INBOX holds 70,000 messages. The order changes
+        nothing else: each reply is read by its tag, each STATUS by its folder's name."""
         self.headers.drain()
         known = list(known)
         configured = list(self.config.folders or ())
         with self.guard("LIST"):
             with_status = status and not configured and not known and self._has_list_status()
             with self.wire.corked():
+                ask = sorted(configured or known, key=lambda f: f.upper() != "INBOX")
+                asked = [self._send_status(f) for f in ask] if status else []
                 listing = None if configured else self.send("LIST", LIST_ALL[with_status])
-                asked = [self._send_status(f) for f in configured or known] if status else []
-            folders, data = configured, []
-            error: BaseException | None = None
+            data = [item for tag in asked for item in self._statuses_of(tag)]
+            folders = configured
             if listing is not None:
-                try:
-                    reply = self.wire.collect(listing, b"LIST", b"STATUS")
-                    folders = choose_folders(listed_folders(reply))
-                    data += reply.of(b"STATUS")
-                except imaplib.IMAP4.abort:
-                    raise
-                except imaplib.IMAP4.error as exc:  # the STATUS replies still follow
-                    error = exc
-            data += [item for tag in asked for item in self._statuses_of(tag)]
-            if error is not None:
-                raise error
+                reply = self.wire.collect(listing, b"LIST", b"STATUS")
+                folders = choose_folders(listed_folders(reply))
+                data += reply.of(b"STATUS")
             found = statuses(data)
             with self.wire.corked():
                 late = [
