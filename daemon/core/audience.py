@@ -8,12 +8,15 @@ same constant here, and a test checks they agree with `weight` and `is_personal`
 from __future__ import annotations
 
 from collections.abc import Set as AbstractSet
+from typing import TypeVar
 
 PERSONAL = 3  # at most this many recipients: a personal message
+Address = TypeVar("Address", str, bytes)
 
 
-def audience(senders: AbstractSet[str], recipients: AbstractSet[str]) -> int:
-    """How many people a message went to: its recipients, not counting its senders."""
+def audience(senders: AbstractSet[Address], recipients: AbstractSet[Address]) -> int:
+    """How many people a message went to: its recipients, not counting its senders (the
+    addresses as text, or as the UTF-8 bytes the plain path compares)."""
     return max(1, len(recipients - senders))
 
 

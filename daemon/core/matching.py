@@ -112,7 +112,7 @@ def match_plain(
         who = ",".join(address.decode("utf-8") for address in block.from_)
         digest = hashlib.sha256(f"{who}|{raw_date}|{subject}".encode("utf-8", "backslashreplace"))
         key = f"sha256:{digest.hexdigest()}"
-    size = max(1, len(recipients - senders))  # audience(), on bytes
+    size = audience(senders, recipients)
     stored, day = stored_date(date)
     return [
         (contact_id, "email", direction, stored, day, key, identifier, subject, size, None,
