@@ -10,9 +10,11 @@ from __future__ import annotations
 
 import hashlib
 from collections.abc import Iterable, Mapping
+from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
+from typing import TypeVar
 
 from kithkin.daemon.core.audience import audience
 from kithkin.daemon.core.records import Interaction
@@ -26,6 +28,7 @@ from kithkin.parsers.headers.plain import PlainBlock, read_plain
 from kithkin.parsers.text import clean_line
 
 BULK_PRECEDENCE = frozenset({"bulk", "list", "junk"})
+Spelling = TypeVar("Spelling", str, bytes)  # an address as text, or as its UTF-8 bytes
 
 
 def is_excluded(facts: MessageFacts) -> bool:
@@ -42,11 +45,21 @@ def involved(
     senders: set[str], recipients: set[str], book: Mapping[str, int], me: frozenset[str]
 ) -> tuple[str, set[int]]:
     """(direction, contact ids) a message's addresses make; no ids when it is no interaction."""
-    if senders & me:
-        return "out", {book[address] for address in recipients - me if address in book}
-    if recipients & me:
-        return "in", {book[address] for address in senders if address in book}
-    return "", set()
+    direction, named = addressed(senders, recipients, me)
+    return direction, {book[address] for address in named if address in book}
+
+
+def addressed(
+    senders: AbstractSet[Spelling], recipients: AbstractSet[Spelling], me: AbstractSet[Spelling]
+) -> tuple[str, AbstractSet[Spelling]]:
+    """(direction, the addresses whose owners it is an interaction with, if contacts): what
+    the owner sent goes "out" to its recipients, what reached the owner comes "in" from its
+    senders; ("", nothing) otherwise. On addresses as text, or as their UTF-8 bytes."""
+    if not me.isdisjoint(senders):
+        return "out", recipients - me
+    if not me.isdisjoint(recipients):
+        return "in", senders
+    return "", frozenset()
 
 
 def addresses(named: tuple[Address, ...]) -> set[str]:
@@ -94,13 +107,7 @@ def match_plain(
     ):
         return []  # is_excluded
     senders, recipients = frozenset(block.from_), frozenset(block.recipients())
-    mine = _encoded(me)  # `involved`, on the addresses as bytes (UTF-8: one spelling each)
-    if not mine.isdisjoint(senders):
-        direction, named = "out", recipients - mine
-    elif not mine.isdisjoint(recipients):
-        direction, named = "in", senders
-    else:
-        return []
+    direction, named = addressed(senders, recipients, _encoded(me))  # bytes: one spelling each
     contact_ids = {book[address] for address in map(_text, named) if address in book}
     if not contact_ids:
         return []
