@@ -57,6 +57,8 @@ NOT_PLAIN = [
     block('From: "ann smith"@example.org'),                # quoted local part
     block("To: friends: a@x.example, b@y.example;"),       # group
     block("From: a@x.example b@y.example"),                # missing comma
+    block("To: a@x.example, b@y.example c@z.example"),     # missing comma in a list
+    block("To: a@x.example, Bo <b@y.example> c@z.example"),
     block("From: Jos\xe9 <j@x.example>".encode("latin-1")),  # 8-bit in an address field
     block(b"From: a\x00n@x.example"),              # control character
     block(b"\xc2\xa0From: a@x.example"),                   # a name read_block strips

@@ -38,16 +38,16 @@ _KEYS = {
 _RECIPIENT_FIELDS = frozenset(("to", "cc", "bcc"))
 _CACHED_VALUE = 256  # address fields up to this long are cached: the same few recur
 _CONTROL = re.compile(rb"[\x00-\x08\x0a-\x1f\x7f]")  # after unfolding: no CR, LF or worse
+_FOLDED = re.compile(rb"\n[ \t]")  # a line folded onto the next (after CRLF or a bare LF)
 
 _LOCAL = rb"[a-z0-9!#$%&'*+/=^_`{|}~.-]+"
 _DOMAIN = rb"[a-z0-9-]+(?:\.[a-z0-9-]+)*+"
 _ADDRESS = _LOCAL + rb"@" + _DOMAIN
 _ATOM = rb"[^\x00-\x20\"(),;:<>\\\x7f-\xff]++"
 _PHRASE = rb'(?:"[^"\\\x00-\x1f\x7f-\xff]*+"|' + _ATOM + rb"(?:[ \t]++" + _ATOM + rb"){0,9}+)?+"
-_ITEM = rb"[ \t]*+(?:" + _PHRASE + rb"[ \t]*+<" + _ADDRESS + rb">|" + _ADDRESS + rb")[ \t]*+"
-# What address_list's fast path reads as it is (of lowercased ASCII): items, one comma apart.
-_PLAIN_LIST = re.compile(_ITEM + rb"(?:," + _ITEM + rb")*+,?")
-# One item of such a list, its address in group 1 (`Name <addr>`) or 2 (a bare `addr`).
+# What address_list's fast path reads as it is (of lowercased ASCII): `addr`, `Name <addr>` or
+# `"Name" <addr>` items, one comma apart (a last comma allowed). One item and its comma, the
+# address in group 1 (`Name <addr>`) or 2 (a bare `addr`):
 _ONE_ITEM = re.compile(
     rb"[ \t]*+(?:" + _PHRASE + rb"[ \t]*+<(" + _ADDRESS + rb")>|(" + _ADDRESS + rb"))[ \t]*+,?"
 )
@@ -102,20 +102,16 @@ def read_plain(raw: bytes) -> PlainBlock | None:
     `read_block` can tell."""
     if len(raw) > PLAIN_LIMIT:
         return None
-    if raw.count(b"\n") == raw.count(b"\r\n"):  # CRLF throughout, as IMAP sends it
-        newline = b"\r\n"
-        end = raw.find(b"\r\n\r\n")
-    else:
-        raw, newline = raw.replace(b"\r\n", b"\n"), b"\n"
-        end = raw.find(b"\n\n")
-    block = raw[:end] if end >= 0 else raw
-    if block.startswith(newline):
-        return PlainBlock((), (), (), (), {})  # read_block finds no field at all
-    if newline + b" " in block or newline + b"\t" in block:
-        block = block.replace(newline + b" ", b" ").replace(newline + b"\t", b"\t")
+    lines = raw.split(b"\r\n")
+    if raw.count(b"\n") != len(lines) - 1:  # a bare LF: LF is the newline
+        lines = raw.replace(b"\r\n", b"\n").split(b"\n")
+    if b"" in lines:  # the block ends at its first empty line
+        del lines[lines.index(b"") :]
+    if _FOLDED.search(raw):
+        lines = _unfolded(lines)
     values: dict[str, bytes] = {}
     key_of = _KEYS.get
-    for line in block.split(newline):
+    for line in lines:
         name, colon, value = line.partition(b":")
         key = key_of(name)
         if key is None or not colon:
@@ -139,6 +135,18 @@ def read_plain(raw: bytes) -> PlainBlock | None:
     return PlainBlock(from_, to, cc, bcc, values)
 
 
+def _unfolded(lines: list[bytes]) -> list[bytes]:
+    """Each line that starts with a space or tab joined to the one before it (without the
+    newline), as read_block unfolds; the first line stays as it is."""
+    joined = lines[:1]
+    for line in lines[1:]:
+        if line[:1] in (b" ", b"\t"):
+            joined[-1] += line
+        else:
+            joined.append(line)
+    return joined
+
+
 def _field(value: bytes | None) -> tuple[bytes, ...] | None:
     if value is None:
         return ()
@@ -150,12 +158,13 @@ def _addresses(value: bytes) -> tuple[bytes, ...] | None:
     if b"@" not in value:
         return ()  # read_block finds no address in it either
     value = value.lower()
-    one = _ONE_ITEM.fullmatch(value)
-    if one is not None:
-        found = [one.group(1) or one.group(2)]
-    elif _PLAIN_LIST.fullmatch(value):
-        found = [angle or bare for angle, bare in _ONE_ITEM.findall(value)[:MAX_ADDRESSES]]
+    found: list[bytes] | None
+    if b"," not in value:
+        one = _ONE_ITEM.fullmatch(value)
+        found = [one.group(1) or one.group(2)] if one is not None else None
     else:
+        found = _listed(value)
+    if found is None:
         return None
     if len(value) > _MAX_ADDRESS_LENGTH:
         found = [address for address in found if len(address) <= _MAX_ADDRESS_LENGTH]
@@ -163,6 +172,20 @@ def _addresses(value: bytes) -> tuple[bytes, ...] | None:
         normal = [_normal_form(address) if b"xn--" in address else address for address in found]
         found = [address for address in normal if address is not None]
     return tuple(dict.fromkeys(found)) if len(found) > 1 else tuple(found)
+
+
+def _listed(value: bytes) -> list[bytes] | None:
+    """The addresses of a list of `_ONE_ITEM`s (the first MAX_ADDRESSES), or None if the
+    value is not one: its items must follow one another from its start to its end, each but
+    the last ending in its comma."""
+    found: list[bytes] = []
+    end = 0
+    for item in _ONE_ITEM.finditer(value):
+        if item.start() != end or (end and value[end - 1] != 44):  # 44: a comma
+            return None
+        end = item.end()
+        found.append(item.group(1) or item.group(2))
+    return found[:MAX_ADDRESSES] if end == len(value) else None
 
 
 # The same From and To lines recur message after message (the owner, regular correspondents).
