@@ -5,7 +5,7 @@
     paths.py     where the config, the store and the templates live
     starter.py   the commented config `kithkin init` writes
 
-May import: core.dates, errors, parsers.addresses.
+May import: core.dates, core.thresholds, errors, parsers.addresses.
 """
 
 from __future__ import annotations
@@ -24,7 +24,7 @@ from kithkin.daemon.config.paths import (
     default_config_path,
     default_store_path,
 )
-from kithkin.daemon.core.analysis import AnalysisConfig
+from kithkin.daemon.core.thresholds import AnalysisConfig
 
 __all__ = [
     "AnalysisConfig",

@@ -26,8 +26,8 @@ from kithkin.daemon.config.model import (
 from kithkin.daemon.config.paths import default_config_path, default_store_path
 from kithkin.daemon.config.reader import TableReader
 from kithkin.daemon.config.servers import is_loopback, read_smtp
-from kithkin.daemon.core.analysis import AnalysisConfig
 from kithkin.daemon.core.dates import parse_duration
+from kithkin.daemon.core.thresholds import AnalysisConfig
 from kithkin.daemon.core.timing import WEEKDAYS
 from kithkin.daemon.errors import ConfigError, KithkinError
 from kithkin.parsers.addresses import normalise_address

@@ -11,8 +11,8 @@ from zoneinfo import ZoneInfo
 from kithkin.daemon.config.calendar import CalendarConfig
 from kithkin.daemon.config.contacts import ContactsConfig
 from kithkin.daemon.config.paths import default_store_path
-from kithkin.daemon.core.analysis import AnalysisConfig
 from kithkin.daemon.core.dates import local_zone
+from kithkin.daemon.core.thresholds import AnalysisConfig
 from kithkin.daemon.errors import ConfigError
 
 SECURITY_CHOICES = ("tls", "starttls", "none")

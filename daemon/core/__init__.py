@@ -6,6 +6,7 @@ analysis (who is fading, waiting, not answering, whose birthday is near), dates 
     matching.py  message facts + address book -> interactions
     rhythm.py    each person's rhythm, from the gaps between days with contact
     analysis.py  analysis inputs -> findings, as of a day
+    thresholds.py  its thresholds (`[analysis]`)
     findings.py  what the analysis finds
     digest.py    findings -> the summary's list: each person once, ordered, capped
     wording.py   durations in words

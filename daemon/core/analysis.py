@@ -28,19 +28,9 @@ from kithkin.daemon.core.findings import (
 )
 from kithkin.daemon.core.records import Contact
 from kithkin.daemon.core.rhythm import MIN_OVERDUE, WINDOW_DAYS, ContactDays, learn
+from kithkin.daemon.core.thresholds import AnalysisConfig
 
 __all__ = ["WINDOW_DAYS", "AnalysisConfig", "AnalysisInputs", "analyse", "cadence_for"]
-
-
-@dataclass(frozen=True)
-class AnalysisConfig:
-    """The thresholds of `[analysis]` (config/loading.py reads and checks them)."""
-
-    default_cadence_days: int = 60
-    fading_ratio: float = 1.0
-    awaiting_reply_days: int = 3
-    one_sided_count: int = 3
-    birthday_days: int = 14
 
 
 @dataclass(frozen=True)

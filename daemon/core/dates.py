@@ -8,7 +8,7 @@ from datetime import UTC, date, datetime, timedelta, tzinfo
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from kithkin.daemon.errors import UsageError
-from kithkin.parsers.contacts import normalise_birthday
+from kithkin.parsers.birthdays import normalise_birthday
 
 _DURATION = re.compile(r"^\s*(\d{1,9})\s*([smhdwy]?)\s*$")
 MAX_DURATION = timedelta(days=100 * 365)

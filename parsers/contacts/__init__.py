@@ -5,6 +5,7 @@
 the spreadsheets and archives that are neither.
 """
 
+from kithkin.parsers.birthdays import normalise_birthday
 from kithkin.parsers.contacts.binary import unsupported_format
 from kithkin.parsers.contacts.csvfile import parse_csv
 from kithkin.parsers.contacts.records import (
@@ -13,7 +14,6 @@ from kithkin.parsers.contacts.records import (
     ContactRecord,
     Problem,
     name_too_long,
-    normalise_birthday,
 )
 from kithkin.parsers.contacts.sniff import read_contact_file, read_vcard_file
 from kithkin.parsers.contacts.vcard import looks_like_vcard, parse_vcards

@@ -14,11 +14,11 @@ from collections.abc import Iterator
 from dataclasses import dataclass
 
 from kithkin.parsers.addresses import normalise_address
+from kithkin.parsers.birthdays import normalise_birthday
 from kithkin.parsers.contacts.records import (
     ContactRecord,
     Problem,
     first_line,
-    normalise_birthday,
     preview,
 )
 from kithkin.parsers.text import clean_line

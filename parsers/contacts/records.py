@@ -1,18 +1,16 @@
-"""What every contact-file reader returns and shares: `ContactRecord`, `Problem`, the checks
-on a name and a birthday, and how a bad value is quoted in a problem.
+"""What every contact-file reader returns and shares: `ContactRecord`, `Problem`, the check
+on a name (birthdays: parsers/birthdays.py), and how a bad value is quoted in a problem.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass, field
-from datetime import date
 
 MAX_NAME = 500  # characters: a longer "name" is garbage, not a person
 MAX_NOTE = 2000  # characters of a card's NOTE kept; the rest is cut
 LINE_BREAK = re.compile(r"\r\n|\r|\n")
 _PREVIEW = 40  # characters of a bad value quoted in a problem
-_BIRTHDAY = re.compile(r"^(?:(\d{4})|--)-?(\d{2})-?(\d{2})$")
 
 
 @dataclass(frozen=True)
@@ -47,26 +45,6 @@ class Problem:
 
 def name_too_long(name: str) -> str:
     return f"name is {len(name)} characters long (at most {MAX_NAME})"
-
-
-def normalise_birthday(text: str) -> str | None:
-    """`YYYY-MM-DD`, `YYYYMMDD`, `--MM-DD` or `--MMDD` -> `YYYY-MM-DD` / `--MM-DD`; else None.
-
-    A time part (`1990-03-15T00:00:00Z`, as some vCard exporters write) is ignored. Year 1604
-    (Apple's "no year" marker) counts as no year.
-    """
-    cleaned = text.strip().split("T", 1)[0]
-    match = _BIRTHDAY.match(cleaned)
-    if not match:
-        return None
-    year, month, day = match.groups()
-    if year == "1604":
-        year = None
-    try:
-        date(int(year) if year else 2000, int(month), int(day))  # 2000 is a leap year
-    except ValueError:
-        return None
-    return f"{year}-{month}-{day}" if year else f"--{month}-{day}"
 
 
 def preview(text: str) -> str:

@@ -13,6 +13,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import dataclass, field
 
 from kithkin.parsers.addresses import normalise_address
+from kithkin.parsers.birthdays import normalise_birthday
 from kithkin.parsers.contacts.records import (
     LINE_BREAK,
     MAX_NAME,
@@ -20,7 +21,6 @@ from kithkin.parsers.contacts.records import (
     ContactRecord,
     Problem,
     first_line,
-    normalise_birthday,
     preview,
 )
 from kithkin.parsers.text import clean_line, decode_bytes
