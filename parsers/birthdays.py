@@ -1,6 +1,6 @@
 """A birthday as people and contact files write it -> `YYYY-MM-DD`, or `--MM-DD` without a
-year. Read by the contact-file readers and by the command line, which need nothing else of
-each other."""
+year. Read by the contact-file readers and by the birthdays typed on the command line
+(core/dates.py), which need nothing else of each other."""
 
 from __future__ import annotations
 
