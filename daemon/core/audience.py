@@ -11,10 +11,10 @@ from collections.abc import Set as AbstractSet
 from typing import TypeVar
 
 PERSONAL = 3  # at most this many recipients: a personal message
-Address = TypeVar("Address", str, bytes)
+Spelling = TypeVar("Spelling", str, bytes)  # an address as text, or as its UTF-8 bytes
 
 
-def audience(senders: AbstractSet[Address], recipients: AbstractSet[Address]) -> int:
+def audience(senders: AbstractSet[Spelling], recipients: AbstractSet[Spelling]) -> int:
     """How many people a message went to: its recipients, not counting its senders (the
     addresses as text, or as the UTF-8 bytes the plain path compares)."""
     return max(1, len(recipients - senders))

@@ -14,9 +14,8 @@ from collections.abc import Set as AbstractSet
 from dataclasses import dataclass
 from datetime import datetime
 from functools import lru_cache
-from typing import TypeVar
 
-from kithkin.daemon.core.audience import audience
+from kithkin.daemon.core.audience import Spelling, audience
 from kithkin.daemon.core.records import Interaction
 from kithkin.daemon.core.stored import StoredRow, stored_date
 from kithkin.parsers.headers import Address, MessageFacts
@@ -28,7 +27,6 @@ from kithkin.parsers.headers.plain import PlainBlock, read_plain
 from kithkin.parsers.text import clean_line
 
 BULK_PRECEDENCE = frozenset({"bulk", "list", "junk"})
-Spelling = TypeVar("Spelling", str, bytes)  # an address as text, or as its UTF-8 bytes
 
 
 def is_excluded(facts: MessageFacts) -> bool:

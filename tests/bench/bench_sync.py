@@ -470,7 +470,7 @@ def run_child(label: str, command: list[str], server: Any, stderr: Path) -> Run:
 
 
 def environment(servers: Any) -> str:
-    compiled = compile_kithkin()
+    compile_kithkin()
     dovecot = servers.find_binary("dovecot") or "dovecot"
     version = subprocess.run([dovecot, "--version"], capture_output=True, text=True, check=False)
     cli = startup([sys.executable, "-m", "kithkin.daemon", "--version"])
@@ -478,11 +478,12 @@ def environment(servers: Any) -> str:
     return (
         f"Python {sys.version.split()[0]}, {os.cpu_count()} CPUs, Dovecot "
         f"{version.stdout.strip() or '?'}\nprocess start-up alone: `kithkin --version` "
-        f"{cli:.2f} s, `python -c 'import imapclient'` {imapclient:.2f} s ({compiled})"
+        f"{cli:.2f} s, `python -c 'import imapclient'` {imapclient:.2f} s "
+        "(kithkin's bytecode compiled)"
     )
 
 
-def compile_kithkin() -> str:
+def compile_kithkin() -> None:
     """Kithkin's modules compiled to bytecode first, as pip leaves an installed package and as
     a first run leaves an editable one, so no run below compiles them again (where
     PYTHONDONTWRITEBYTECODE is set, each would: the libraries it is compared with have theirs
@@ -493,7 +494,6 @@ def compile_kithkin() -> str:
     packages = [Path(package.__file__).parent for package in (kithkin.daemon, kithkin.parsers)]
     if not all(compileall.compile_dir(package, quiet=1) for package in packages):
         raise RuntimeError(f"compileall failed on {packages}")
-    return "kithkin's bytecode compiled"
 
 
 def startup(command: list[str], repeat: int = 3) -> float:
