@@ -9,12 +9,14 @@ from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
+import sqlite_utils
 from sqlite_utils import Database
 
 from kithkin.daemon import book
 from kithkin.daemon.core.records import FolderState, Interaction
 from kithkin.daemon.errors import StoreError, UsageError
 from kithkin.daemon.store import Store, schema
+from kithkin.daemon.store.readonly import open_read_only
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
 
@@ -47,6 +49,35 @@ def test_a_new_store_is_private_wal_and_at_the_current_version(tmp_path: Path) -
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.schema_version()
+
+
+class _Plugin:
+    """A sqlite-utils plugin, as any package installed beside Kithkin could register."""
+
+    def __init__(self) -> None:
+        self.handed: list[sqlite3.Connection] = []
+
+    @sqlite_utils.hookimpl
+    def prepare_connection(self, conn: sqlite3.Connection) -> None:
+        self.handed.append(conn)
+
+
+def test_no_sqlite_utils_plugin_is_handed_the_stores_connection(tmp_path: Path) -> None:
+    plugin = _Plugin()
+    sqlite_utils.plugins.pm.register(plugin)
+    try:
+        Database(memory=True)  # any other sqlite-utils database hands it over
+        assert len(plugin.handed) == 1
+        path = tmp_path / "kithkin.db"
+        with Store.open(path) as store, store.atomic():
+            store.contacts.add("Ann", ["ann@example.org"], now=NOW)
+        reader = open_read_only(path)
+        assert reader is not None
+        reader.close()
+        schema.schema_version()
+        assert len(plugin.handed) == 1
+    finally:
+        sqlite_utils.plugins.pm.unregister(plugin)
 
 
 @pytest.mark.parametrize("stop_before", schema.migration_names())

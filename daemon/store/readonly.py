@@ -30,7 +30,7 @@ def open_read_only(path: Path) -> Store | None:
         raise database_failure(exc, path) from None
     try:
         conn.execute("PRAGMA query_only = ON")
-        db = Database(conn)
+        db = Database(conn, execute_plugins=False)
         _check_identity(db, path, fresh=False)
         if conn.execute("PRAGMA user_version").fetchone()[0] < schema.schema_version():
             raise StoreError(

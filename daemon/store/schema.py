@@ -288,7 +288,8 @@ def _0011(db: Database) -> None:
 
 def migration_names() -> list[str]:
     """Every migration this code knows, in order (all are pending on an empty database)."""
-    return [migration.name for migration in migrations.pending(Database(memory=True))]
+    empty = Database(memory=True, execute_plugins=False)
+    return [migration.name for migration in migrations.pending(empty)]
 
 
 def schema_version() -> int:
