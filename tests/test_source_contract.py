@@ -570,10 +570,21 @@ def test_a_sync_planned_by_a_child_process_logs_the_same_interactions(
     """As a long first sync runs: the batches planned by a child process (planner.py), the
     next one fetched while the one before is committed."""
     monkeypatch.setattr("kithkin.daemon.sync.batches.FETCH_BATCH", batch)
+    started = ready_workers(monkeypatch)
+    with open_store(tmp_path / "kithkin.db", CONTACTS) as store, filled.session() as source:
+        report = Sync(source, store, OWNER, clock=lambda: T0, plan_in_child=True).run()
+        assert report.messages == len(MAILBOX)
+        assert rows_in_full(store) == memory_table
+    assert len(started) == 1 and started[0].by_child > 0 and not started[0].failed
+
+
+def ready_workers(monkeypatch: pytest.MonkeyPatch) -> list[PlanWorker]:
+    """The planning children a sync starts, each waited for until it is ready (so that even
+    a short sync uses it)."""
     started: list[PlanWorker] = []
 
     def started_worker(book: dict[str, int], me: frozenset[str]) -> PlanWorker:
-        worker = PlanWorker(book, me)  # waited for, so that even a short sync uses it
+        worker = PlanWorker(book, me)
         deadline = time.monotonic() + 30
         while not (worker.ready or worker.failed) and time.monotonic() < deadline:
             worker._check_ready()
@@ -582,11 +593,43 @@ def test_a_sync_planned_by_a_child_process_logs_the_same_interactions(
         return worker
 
     monkeypatch.setattr("kithkin.daemon.sync.pipeline.PlanWorker", started_worker)
+    return started
+
+
+@dataclass
+class Steps:
+    """The messages of each `advance`: one per transaction of batches."""
+
+    messages: dict[str, list[int]] = field(default_factory=dict)
+    current: str = ""
+
+    def folder(self, name: str, total: int) -> None:
+        self.current = name
+        self.messages[name] = []
+
+    def advance(self, messages: int, logged: int) -> None:
+        self.messages[self.current].append(messages)
+
+
+def test_the_batches_a_child_plans_are_committed_a_group_at_a_time(
+    filled: AnyBackend, tmp_path: Path, memory_table: list[tuple], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """Batches of 2 committed 4 messages a transaction, the cursor after them; the same
+    interactions logged as ever."""
+    monkeypatch.setattr("kithkin.daemon.sync.batches.LONG_BATCH", 2)
+    monkeypatch.setattr("kithkin.daemon.sync.pipeline.GROUP_MESSAGES", 4)
+    started = ready_workers(monkeypatch)
+    steps = Steps()
     with open_store(tmp_path / "kithkin.db", CONTACTS) as store, filled.session() as source:
-        report = Sync(source, store, OWNER, clock=lambda: T0, plan_in_child=True).run()
-        assert report.messages == len(MAILBOX)
+        engine = Sync(source, store, OWNER, clock=lambda: T0, plan_in_child=True, progress=steps)
+        assert engine.run().messages == len(MAILBOX)
         assert rows_in_full(store) == memory_table
-    assert len(started) == 1 and started[0].by_child > 0 and not started[0].failed
+        cursors = {state.name: state.last_uid for state in store.folders.all()}
+    assert started and started[0].by_child > 0
+    for folder, counts in steps.messages.items():
+        assert counts and all(count == 4 for count in counts[:-1]), (folder, counts)
+        assert 1 <= counts[-1] <= 4 and cursors[folder] > 0, (folder, counts)
+    assert max(len(counts) for counts in steps.messages.values()) >= 2
 
 
 @pytest.mark.parametrize("batch", [500, 1])

@@ -40,6 +40,7 @@ from kithkin.daemon.store.summaries import Summaries
 __all__ = ["OutsideTransaction", "Store", "database_failure"]
 CHECKPOINT_PAGES = 1000  # SQLite's default wal_autocheckpoint
 BULK_CHECKPOINT_PAGES = 10_000  # in `Store.bulk()`: a WAL of up to 40 MB
+BULK_CACHE_KIB = 8192  # in `Store.bulk()`: SQLite's page cache (its default is 2,000 KiB)
 
 
 class Store:
@@ -84,13 +85,22 @@ class Store:
         """Many write transactions in a row (a sync): the WAL is copied back into the
         database every BULK_CHECKPOINT_PAGES pages instead of SQLite's 1,000, so an index
         page written by many commits is copied (and synced) once, not once per two commits.
-        Afterwards the first commit copies it back as usual."""
+        Afterwards the first commit copies it back as usual.
+
+        The page cache is BULK_CACHE_KIB meanwhile: the index pages a sync inserts into are
+        spread over the whole index, and with SQLite's 2,000 KiB they were read again from
+        the WAL commit after commit (inserting a first sync's 35,000 rows in 100
+        transactions took 0.55 s of CPU instead of 0.65, median of 5). Afterwards it is
+        what it was."""
         conn = self.db.conn
+        cache = conn.execute("PRAGMA cache_size").fetchone()[0]
         conn.execute(f"PRAGMA wal_autocheckpoint = {BULK_CHECKPOINT_PAGES:d}")
+        conn.execute(f"PRAGMA cache_size = {-BULK_CACHE_KIB:d}")
         try:
             yield
         finally:
             conn.execute(f"PRAGMA wal_autocheckpoint = {CHECKPOINT_PAGES:d}")
+            conn.execute(f"PRAGMA cache_size = {int(cache):d}")
 
     def checkpoint(self) -> None:
         """Copy the WAL into the database file and truncate it, outside any transaction:

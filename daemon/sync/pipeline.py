@@ -5,7 +5,10 @@ batches; engine.py decides which UIDs, folder by folder).
 Inline, a batch is finished before the next is fetched. When a child plans (planner.py),
 LOOKAHEAD batches are fetched and sent to it before the oldest is finished, so that this
 process fetches and commits while the child plans; the batches are still finished in order,
-and a failure or a stop finishes those already fetched before it is raised.
+and a failure or a stop finishes those already fetched before it is raised. Those batches
+(of a long folder) are committed GROUP_MESSAGES at a time: one transaction, with the cursor
+after the last of them, writes an index page touched by both once (a first sync of 100,000
+messages wrote 39,700 WAL pages in 100 transactions, 2.6 times the pages of the database).
 """
 
 from __future__ import annotations
@@ -44,6 +47,7 @@ log = logging.getLogger("kithkin.sync")
 
 LARGE_GROUP = 16  # header sections over the first read are read again this many at a time
 LOOKAHEAD = 2  # batches fetched and sent to a planning child before the oldest is finished
+GROUP_MESSAGES = 2_000  # at least this many messages a transaction, when a child plans
 
 
 class BatchPipeline:
@@ -70,26 +74,32 @@ class BatchPipeline:
         """Fetch, plan and commit `uids` batch by batch. `mode`: "new" (moves the cursor and
         reads replies), "backfill" (below the cursor, logs only) or "retry" (set-aside
         messages). When a child process plans, LOOKAHEAD batches are fetched (and their
-        plans asked for) before the oldest is finished, so that the two processes overlap."""
+        plans asked for) before the oldest is finished, so that the two processes overlap,
+        and finished batches are committed GROUP_MESSAGES at a time."""
         planner = self._planner(len(uids), state, mode)
         lookahead = 0 if isinstance(planner, InlinePlanner) else LOOKAHEAD
         ahead: deque[_Read] = deque()
+        group = _Group(GROUP_MESSAGES if lookahead else 0)
         for batch in pipelined_batches(self.source, uids, long=lookahead > 0):
             if self.should_stop():
-                while ahead:
-                    state = self._finish(ahead.popleft(), state, report, mode)
+                self._finish_all(ahead, group, state, report, mode)
                 raise Stopped
             try:
                 ahead.append(self._read(batch, state, mode, planner))
-            except Exception:
-                while ahead:  # what was fetched before the failure is kept
-                    state = self._finish(ahead.popleft(), state, report, mode)
+            except Exception:  # what was fetched before the failure is kept
+                self._finish_all(ahead, group, state, report, mode)
                 raise
             while len(ahead) > lookahead:
-                state = self._finish(ahead.popleft(), state, report, mode)
+                state = self._finish(ahead.popleft(), group, state, report, mode)
+        return self._finish_all(ahead, group, state, report, mode)
+
+    def _finish_all(
+        self, ahead: deque[_Read], group: _Group, state: FolderState, report: FolderReport,
+        mode: str,
+    ) -> FolderState:  # fmt: skip
         while ahead:
-            state = self._finish(ahead.popleft(), state, report, mode)
-        return state
+            state = self._finish(ahead.popleft(), group, state, report, mode)
+        return self._store(group, state, report, mode)
 
     def _planner(self, count: int, state: FolderState, mode: str) -> Planner:
         """The child's planner when a child plans (started for this many UIDs if need be),
@@ -118,9 +128,24 @@ class BatchPipeline:
         return _Read(uids, fetched, unfetchable, planning)
 
     def _finish(
-        self, read: _Read, state: FolderState, report: FolderReport, mode: str
+        self, read: _Read, group: _Group, state: FolderState, report: FolderReport, mode: str
     ) -> FolderState:
-        """A fetched batch's plan completed, its replies read, and all of it committed."""
+        """A fetched batch's plan completed and its replies read, into `group`; the group
+        committed once it is large enough, or when this batch failed (the batches before
+        it are kept). A reply twice in a group is applied once: `apply_replies` asks the
+        store before each."""
+        try:
+            commit = self._complete(read, state, mode)
+        except Exception:
+            self._store(group, state, report, mode)
+            raise
+        group.add(commit)
+        if len(group.commit.uids) >= group.size:
+            state = self._store(group, state, report, mode)
+        return state
+
+    def _complete(self, read: _Read, state: FolderState, mode: str) -> BatchCommit:
+        """A fetched batch's plan, with its long headers read again and its replies read."""
         uids, fetched, unfetchable = read.uids, read.fetched, read.unfetchable
         plan = read.planning.result()
         for group in _chunks([f.uid for f in fetched if f.long], LARGE_GROUP):
@@ -130,8 +155,18 @@ class BatchPipeline:
             self.heartbeat()
         answers = read_replies(self.source, self.store, plan.replies, self.clock())
         self.heartbeat()
+        return BatchCommit(uids, fetched, unfetchable, plan, answers)
+
+    def _store(
+        self, group: _Group, state: FolderState, report: FolderReport, mode: str
+    ) -> FolderState:
+        """The batches of `group` committed in one transaction with the cursor after them
+        (nothing when it is empty), and reported."""
+        commit = group.take()
+        if commit is None:
+            return state
+        uids, plan = commit.uids, commit.plan
         assert state.uidvalidity is not None
-        commit = BatchCommit(uids, fetched, unfetchable, plan, answers)
         inject = partial(self._inject, "store", state.name)
         try:  # the rows in bulk, no savepoint (it costs a journal copy of every page touched)
             with self.store.atomic():
@@ -255,6 +290,31 @@ class BatchPipeline:
             raise FetchIncomplete(
                 f"the server left out {len(still_there)} message(s) from a FETCH reply"
             )
+
+
+class _Group:
+    """Finished batches not committed yet, merged into one `BatchCommit`; `size`: the
+    messages after which they are (0: every batch on its own)."""
+
+    def __init__(self, size: int) -> None:
+        self.size = size
+        self.commit: BatchCommit = _empty()
+
+    def add(self, commit: BatchCommit) -> None:
+        merged = self.commit
+        merged.uids += commit.uids
+        merged.fetched += commit.fetched
+        merged.unfetchable += commit.unfetchable
+        merged.plan.add(commit.plan)
+        merged.answers += commit.answers
+
+    def take(self) -> BatchCommit | None:
+        commit, self.commit = self.commit, _empty()
+        return commit if commit.uids else None
+
+
+def _empty() -> BatchCommit:
+    return BatchCommit([], [], [], BatchPlan(), [])
 
 
 @dataclass
