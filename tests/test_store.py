@@ -15,7 +15,7 @@ from sqlite_utils import Database
 from kithkin.daemon import book
 from kithkin.daemon.core.records import FolderState, Interaction
 from kithkin.daemon.errors import StoreError, UsageError
-from kithkin.daemon.store import Store, schema
+from kithkin.daemon.store import BULK_CACHE_KIB, Store, schema
 from kithkin.daemon.store.readonly import open_read_only
 
 NOW = datetime(2026, 11, 23, 12, 0, tzinfo=UTC)
@@ -49,6 +49,20 @@ def test_a_new_store_is_private_wal_and_at_the_current_version(tmp_path: Path) -
     assert stat.S_IMODE(path.parent.stat().st_mode) == 0o700
     conn = sqlite3.connect(path)
     assert conn.execute("PRAGMA user_version").fetchone()[0] == schema.schema_version()
+
+
+def test_a_sync_has_a_larger_page_cache_and_leaves_it_as_it_was(tmp_path: Path) -> None:
+    with Store.open(tmp_path / "kithkin.db") as store:
+
+        def cache() -> int:
+            return int(store.db.conn.execute("PRAGMA cache_size").fetchone()[0])
+
+        before = cache()
+        with store.bulk():
+            assert cache() == -BULK_CACHE_KIB != before
+            with store.atomic():
+                store.contacts.add("Ann", ["ann@example.org"], now=NOW)
+        assert cache() == before
 
 
 class _Plugin:

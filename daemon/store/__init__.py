@@ -40,7 +40,7 @@ from kithkin.daemon.store.summaries import Summaries
 __all__ = ["OutsideTransaction", "Store", "database_failure"]
 CHECKPOINT_PAGES = 1000  # SQLite's default wal_autocheckpoint
 BULK_CHECKPOINT_PAGES = 10_000  # in `Store.bulk()`: a WAL of up to 40 MB
-BULK_CACHE_KIB = 8192  # in `Store.bulk()`: SQLite's page cache (its default is 2,000 KiB)
+BULK_CACHE_KIB = 4096  # in `Store.bulk()`: SQLite's page cache (its default is 2,000 KiB)
 
 
 class Store:
@@ -89,8 +89,9 @@ class Store:
 
         The page cache is BULK_CACHE_KIB meanwhile: the index pages a sync inserts into are
         spread over the whole index, and with SQLite's 2,000 KiB they were read again from
-        the WAL commit after commit (inserting a first sync's 35,000 rows in 100
-        transactions took 0.55 s of CPU instead of 0.65, median of 5). Afterwards it is
+        the WAL commit after commit (inserting a first sync's 35,000 rows in 50
+        transactions took 0.44 s of CPU instead of 0.58, median of 5; 8 MiB saved little
+        more, and peak RSS at a million messages must stay under 64 MB). Afterwards it is
         what it was."""
         conn = self.db.conn
         cache = conn.execute("PRAGMA cache_size").fetchone()[0]
