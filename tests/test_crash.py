@@ -367,14 +367,12 @@ def test_sync_killed_right_after_a_progress_line_keeps_that_batch(
 
 
 # Loaded by the `kithkin sync` process through PYTHONPATH: its batches planned by a child
-# process (daemon/sync/planner.py) as a long first sync's are, however short the sync, in
-# batches of 200 (not 1,000) committed two at a time (not 2,000 messages), so that there are
-# many transactions to kill between.
+# process (daemon/sync/planner.py) as a long first sync's are, however short the sync, and
+# in batches of 200 (not 2,000), so that there are many to kill between.
 CHILD_HOOK = """
 import kithkin.daemon.sync.batches as _batches
 import kithkin.daemon.sync.pipeline as _pipeline
 _pipeline.WORKER_THRESHOLD = 0
-_pipeline.GROUP_MESSAGES = 400
 _batches.LONG_BATCH = 200
 """
 
@@ -407,7 +405,7 @@ def test_a_sync_planned_by_a_child_killed_at_random_moments_loses_nothing(
     duration = time.monotonic() - started  # longer: the hook imports the engine at start
     lines = sum(bool(FOLDER_LINE.match(line) or BATCH_LINE.match(line))
                 for line in stderr.splitlines(keepends=True))  # fmt: skip
-    assert lines >= 8, stderr[-500:]  # a line for each transaction, and per folder
+    assert lines >= 8, stderr[-500:]  # 200-message batches: a line for each, and per folder
     problems, killed, partial = kill_at_random(
         sync_world, run_cli, random.Random(SEED + 1), RANDOM_KILLS // 2, duration,
         env=child_hook, lines=lines,

@@ -614,10 +614,9 @@ class Steps:
 def test_the_batches_a_child_plans_are_committed_a_group_at_a_time(
     filled: AnyBackend, tmp_path: Path, memory_table: list[tuple], monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    """Batches of 2 committed 4 messages a transaction, the cursor after them; the same
-    interactions logged as ever."""
+    """Batches of 2 committed two at a time, the cursor after them; the same interactions
+    logged as ever."""
     monkeypatch.setattr("kithkin.daemon.sync.batches.LONG_BATCH", 2)
-    monkeypatch.setattr("kithkin.daemon.sync.pipeline.GROUP_MESSAGES", 4)
     started = ready_workers(monkeypatch)
     steps = Steps()
     with open_store(tmp_path / "kithkin.db", CONTACTS) as store, filled.session() as source:

@@ -6,7 +6,7 @@ Inline, a batch is finished before the next is fetched. When a child plans (plan
 LOOKAHEAD batches are fetched and sent to it before the oldest is finished, so that this
 process fetches and commits while the child plans; the batches are still finished in order,
 and a failure or a stop finishes those already fetched before it is raised. Those batches
-(of a long folder) are committed GROUP_MESSAGES at a time: one transaction, with the cursor
+(of a long folder) are committed GROUP_BATCHES at a time: one transaction, with the cursor
 after the last of them, writes an index page touched by both once (a first sync of 100,000
 messages wrote 39,700 WAL pages in 100 transactions, 2.6 times the pages of the database).
 """
@@ -47,7 +47,7 @@ log = logging.getLogger("kithkin.sync")
 
 LARGE_GROUP = 16  # header sections over the first read are read again this many at a time
 LOOKAHEAD = 2  # batches fetched and sent to a planning child before the oldest is finished
-GROUP_MESSAGES = 2_000  # at least this many messages a transaction, when a child plans
+GROUP_BATCHES = 2  # batches a transaction when a child plans (1,000 messages each)
 
 
 class BatchPipeline:
@@ -75,11 +75,11 @@ class BatchPipeline:
         reads replies), "backfill" (below the cursor, logs only) or "retry" (set-aside
         messages). When a child process plans, LOOKAHEAD batches are fetched (and their
         plans asked for) before the oldest is finished, so that the two processes overlap,
-        and finished batches are committed GROUP_MESSAGES at a time."""
+        and finished batches are committed GROUP_BATCHES at a time."""
         planner = self._planner(len(uids), state, mode)
         lookahead = 0 if isinstance(planner, InlinePlanner) else LOOKAHEAD
         ahead: deque[_Read] = deque()
-        group = _Group(GROUP_MESSAGES if lookahead else 0)
+        group = _Group(GROUP_BATCHES if lookahead else 1)
         for batch in pipelined_batches(self.source, uids, long=lookahead > 0):
             if self.should_stop():
                 self._finish_all(ahead, group, state, report, mode)
@@ -140,7 +140,7 @@ class BatchPipeline:
             self._store(group, state, report, mode)
             raise
         group.add(commit)
-        if len(group.commit.uids) >= group.size:
+        if group.batches >= group.size:
             state = self._store(group, state, report, mode)
         return state
 
@@ -293,14 +293,16 @@ class BatchPipeline:
 
 
 class _Group:
-    """Finished batches not committed yet, merged into one `BatchCommit`; `size`: the
-    messages after which they are (0: every batch on its own)."""
+    """Finished batches not committed yet, merged into one `BatchCommit`; `size`: how many
+    are committed together."""
 
     def __init__(self, size: int) -> None:
         self.size = size
+        self.batches = 0
         self.commit: BatchCommit = _empty()
 
     def add(self, commit: BatchCommit) -> None:
+        self.batches += 1
         merged = self.commit
         merged.uids += commit.uids
         merged.fetched += commit.fetched
@@ -309,7 +311,7 @@ class _Group:
         merged.answers += commit.answers
 
     def take(self) -> BatchCommit | None:
-        commit, self.commit = self.commit, _empty()
+        commit, self.commit, self.batches = self.commit, _empty(), 0
         return commit if commit.uids else None
 
 

@@ -1,7 +1,7 @@
 """Sync at the speed of the wire: kithkin's first sync beside what the wire allows.
 
 Run: `python tests/bench/bench_wire.py [--messages N] [--scale 300000,1000000] [--rounds R]`
-(defaults: 100,000 messages, scale points 300,000 and 1,000,000, 3 rounds; about half an hour
+(defaults: 100,000 messages, scale points 300,000 and 1,000,000, 3 rounds; 15 to 30 minutes
 with the million). `--scale ""` leaves the scale points out. Needs Dovecot.
 
 On private Dovecots filled by bench_sync.py's generator (INBOX 70%, Sent 30%), side by side,
