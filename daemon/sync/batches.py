@@ -2,11 +2,11 @@
 ahead of the one being read (mail/headers.py pipelines them): shared by the sync and by
 `kithkin suggest`.
 
-A long folder planned by a child process (`long`) goes in batches twice as large, so each
-transaction writes an index page once for 1,000 messages, not for 500, with 7,000 to 8,000
-messages always sent ahead: Dovecot serves about 100,000 header sections a second (the bare
-socket of tests/bench/bench_wire.py), and when the sync reads them as fast, 4,000 ahead lasted
-40 ms, less than a 50 ms round trip. A batch whose UIDs come in more than MAX_RUNS runs
+A long folder planned by a child process (`long`) goes in batches twice as large (and
+sync/pipeline.py commits two of them a transaction, so an index page is written once for
+2,000 messages, not for 500), with 7,000 to 8,000 messages always sent ahead: Dovecot
+serves about 100,000 header sections a second (the bare socket of tests/bench/bench_wire.py),
+and when the sync reads them as fast, 4,000 ahead lasted 40 ms, less than a 50 ms round trip. A batch whose UIDs come in more than MAX_RUNS runs
 stays at FETCH_BATCH: mail/headers.py writes runs as ranges, and so keeps a long batch's
 command line under 4 KB (RFC 7162 §4 asks for 8 KB at most).
 """
@@ -21,7 +21,7 @@ from kithkin.daemon.sync.source import MailSource
 
 FETCH_BATCH = 500  # UIDs per UID FETCH: about 3.5 KB of command line
 PIPELINE_DEPTH = 7  # batches whose FETCH is sent while one is being read (see mail/headers.py)
-LONG_BATCH = 2 * FETCH_BATCH  # UIDs per UID FETCH (and transaction) of a long folder
+LONG_BATCH = 2 * FETCH_BATCH  # UIDs per UID FETCH of a long folder
 LONG_DEPTH = 7  # 7,000 to 8,000 messages ahead: a distant server is never left idle
 MAX_RUNS = 180  # runs of consecutive UIDs in a long batch: 180 x `4294967295:4294967295,`
 
