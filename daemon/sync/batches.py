@@ -6,9 +6,10 @@ A long folder planned by a child process (`long`) goes in batches twice as large
 sync/pipeline.py commits two of them a transaction, so an index page is written once for
 2,000 messages, not for 500), with 7,000 to 8,000 messages always sent ahead: Dovecot
 serves about 100,000 header sections a second (the bare socket of tests/bench/bench_wire.py),
-and when the sync reads them as fast, 4,000 ahead lasted 40 ms, less than a 50 ms round trip. A batch whose UIDs come in more than MAX_RUNS runs
-stays at FETCH_BATCH: mail/headers.py writes runs as ranges, and so keeps a long batch's
-command line under 4 KB (RFC 7162 §4 asks for 8 KB at most).
+and when the sync reads them as fast, 4,000 ahead lasted 40 ms, less than a 50 ms round trip.
+A batch whose UIDs come in more than MAX_RUNS runs stays at FETCH_BATCH: mail/headers.py
+writes runs as ranges, and so keeps a long batch's command line under 4 KB (RFC 7162 §4 asks
+for 8 KB at most).
 """
 
 from __future__ import annotations
